@@ -1,0 +1,217 @@
+"""Every error costgraph raises, under one base class.
+
+Each error also subclasses the builtin a caller would naturally catch (``ValueError``,
+``KeyError``), keeps structured fields, builds its text in ``__str__`` and pickles
+(``__reduce__`` replays the keyword arguments), so it survives multiprocessing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+
+class CostgraphError(Exception):
+    """Base class of every costgraph error."""
+
+    def __init__(self, **fields):
+        self._fields = fields
+        for key, value in fields.items():
+            setattr(self, key, value)
+        super().__init__(*fields.values())
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self._fields))
+
+    def __str__(self) -> str:  # pragma: no cover - every subclass overrides
+        return self.message()
+
+    def message(self) -> str:
+        raise NotImplementedError
+
+
+def _rebuild(cls, fields):
+    return cls(**fields)
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """The declared names that look most like ``name`` (for "did you mean")."""
+    return difflib.get_close_matches(name, sorted(candidates), n=n, cutoff=0.6)
+
+
+def _did_you_mean(suggestions: Sequence[str]) -> str:
+    if not suggestions:
+        return ""
+    return "; did you mean " + ", ".join(suggestions) + "?"
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+class Problem:
+    """One problem found while loading: where it is and what is wrong."""
+
+    __slots__ = ("file", "item", "text")
+
+    def __init__(self, file: str, item: str, text: str):
+        self.file, self.item, self.text = file, item, text
+
+    def sort_key(self):
+        return (self.file, self.item, self.text)
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.text}" if self.item else self.text
+
+    def __repr__(self) -> str:
+        return f"Problem({self.file!r}, {self.item!r}, {self.text!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Problem) and self.sort_key() == other.sort_key()
+
+    def __hash__(self):
+        return hash(self.sort_key())
+
+    def __reduce__(self):
+        return (Problem, (self.file, self.item, self.text))
+
+
+class RuleSetError(CostgraphError, ValueError):
+    """Loading found problems; all of them are listed, sorted by file and item."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        super().__init__(problems=sorted(set(problems), key=Problem.sort_key))
+
+    def message(self) -> str:
+        files = sorted({p.file for p in self.problems})
+        n = len(self.problems)
+        noun = "error" if n == 1 else "errors"
+        if len(files) == 1:
+            head = f"{n} {noun} in {files[0]}:"
+            lines = [f"  - {p}" for p in self.problems]
+        else:
+            head = f"{n} {noun} loading rules:"
+            lines = [f"  - {p.file}: {p}" for p in self.problems]
+        return "\n".join([head, *lines])
+
+
+class ExpressionError(CostgraphError, ValueError):
+    """An expression is not in the grammar, or is unsafe; nothing was evaluated."""
+
+    def __init__(self, expr: str, reason: str, column: int | None = None):
+        super().__init__(expr=expr, reason=reason, column=column)
+
+    def message(self) -> str:
+        where = f" at column {self.column}" if self.column is not None else ""
+        return f"{self.reason}{where} in `{self.expr}`"
+
+
+# --- names, units, values --------------------------------------------------------------
+
+
+class UnknownQuantityError(CostgraphError, KeyError):
+    """A name that no rule file declares."""
+
+    def __init__(self, name: str, known: Sequence[str] = (), context: str = ""):
+        super().__init__(name=name, suggestions=closest(name, known), context=context)
+
+    def message(self) -> str:
+        ctx = f" in {self.context}" if self.context else ""
+        return f"unknown quantity '{self.name}'{ctx}{_did_you_mean(self.suggestions)}"
+
+
+class UnknownPresetError(CostgraphError, KeyError):
+    def __init__(self, name: str, known: Sequence[str] = ()):
+        super().__init__(name=name, suggestions=closest(name, known))
+
+    def message(self) -> str:
+        return (f"unknown preset '{self.name}'{_did_you_mean(self.suggestions)}"
+                " (list them with model.presets() or `costgraph presets`)")
+
+
+class DimensionError(CostgraphError, ValueError):
+    """Two things that must share a dimension do not."""
+
+    def __init__(self, where: str, expected: str, got: str, detail: str = ""):
+        super().__init__(where=where, expected=expected, got=got, detail=detail)
+
+    def message(self) -> str:
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{self.where}: expected a value in {self.expected}, got {self.got}{detail}"
+
+
+class BoundsError(CostgraphError, ValueError):
+    def __init__(self, name: str, value: str, low: str, high: str, hint: str = ""):
+        super().__init__(name=name, value=value, low=low, high=high, hint=hint)
+
+    def message(self) -> str:
+        hint = f"; {self.hint}" if self.hint else ""
+        return f"{self.name} = {self.value} is outside its bounds [{self.low}, {self.high}]{hint}"
+
+
+# --- planning and solving --------------------------------------------------------------
+
+
+class CycleError(CostgraphError, ValueError):
+    def __init__(self, cycle: Sequence[str]):
+        super().__init__(cycle=list(cycle))
+
+    def message(self) -> str:
+        return "cycle of definitions: " + " -> ".join(self.cycle)
+
+
+class UnderdeterminedError(CostgraphError, ValueError):
+    """Not enough is known to answer; ``fix`` lists what to give."""
+
+    def __init__(self, target: str, fix: Sequence[str], reason: str = ""):
+        super().__init__(target=target, fix=list(fix), reason=reason)
+
+    def message(self) -> str:
+        reason = f": {self.reason}" if self.reason else ""
+        fix = ", ".join(self.fix)
+        verb = "fix one of" if len(self.fix) > 1 else "fix"
+        return f"cannot determine {self.target}{reason}; {verb}: {fix}"
+
+
+class ConflictError(CostgraphError, ValueError):
+    """Two stated values cannot both hold."""
+
+    def __init__(self, first: str, second: str, detail: str):
+        super().__init__(first=first, second=second, detail=detail)
+
+    def message(self) -> str:
+        return f"{self.first} and {self.second} cannot both hold: {self.detail}"
+
+
+class NoSolutionError(CostgraphError, ValueError):
+    def __init__(self, target: str, reason: str):
+        super().__init__(target=target, reason=reason)
+
+    def message(self) -> str:
+        return f"no solution for {self.target}: {self.reason}"
+
+
+class InfeasibleError(CostgraphError, ValueError):
+    """A seek found no point meeting every constraint; carries the least-bad one."""
+
+    def __init__(self, summary: str, point: dict | None = None, violations: Sequence = ()):
+        super().__init__(summary=summary, point=point or {}, violations=list(violations))
+
+    def message(self) -> str:
+        return self.summary
+
+
+class UnboundedError(CostgraphError, ValueError):
+    def __init__(self, objective: str, reason: str):
+        super().__init__(objective=objective, reason=reason)
+
+    def message(self) -> str:
+        return f"{self.objective} is unbounded: {self.reason}"
+
+
+class MissingExtraError(CostgraphError, ImportError):
+    def __init__(self, feature: str, extra: str, package: str):
+        super().__init__(feature=feature, extra=extra, package=package)
+
+    def message(self) -> str:
+        return (f"{self.feature} needs the `{self.extra}` extra ({self.package}): "
+                f"pip install 'costgraph[{self.extra}]'")

@@ -1,0 +1,463 @@
+"""Rule and preset files: their schemas, and loading them into a checked RuleSet.
+
+Loading reads every file with ``yaml.safe_load``, validates it against frozen pydantic
+schemas (unknown keys are errors), translates every expression through ``expr`` (never
+``eval``), checks every rule's dimensions, and raises one ``RuleSetError`` listing every
+problem found, sorted, each with its file, item and reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import networkx as nx
+import pint
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ExpressionError, DimensionError, Problem, RuleSetError, closest
+from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_expression, translate
+from .units import Quantity, format_unit, parse_quantity, parse_unit
+
+PRESET_KINDS = ("hardware", "model", "precision", "facility", "region", "workload",
+                "convention", "scenario")
+PRESET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+RULE_ID = re.compile(r"^[a-z][a-z0-9_.-]*$")
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QuantitySpec(_Schema):
+    unit: str
+    description: str = Field(min_length=1)
+    bounds: tuple[float | str | None, float | str | None] | None = None
+    integer: bool = False
+    source: str | None = None
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _unit_text(cls, v):
+        return str(v) if isinstance(v, (int, float)) else v
+
+
+class RuleSpec(_Schema):
+    id: str
+    defines: str
+    expr: str
+    description: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
+class ConstraintSpec(_Schema):
+    id: str
+    expr: str
+    description: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
+class RuleFileSpec(_Schema):
+    description: str = Field(min_length=1)
+    quantities: dict[str, QuantitySpec] = {}
+    rules: list[RuleSpec] = []
+    constraints: list[ConstraintSpec] = []
+
+
+class PresetValueSpec(_Schema):
+    value: str | float
+    source: str | None = None
+    note: str | None = None
+    assumption: bool = False
+    low: str | float | None = None
+    high: str | float | None = None
+    sd: str | float | None = None
+    distribution: Literal["uniform", "triangular", "normal", "lognormal"] | None = None
+
+
+class PresetSpec(_Schema):
+    description: str = Field(min_length=1)
+    source: str | None = None
+    includes: list[str] = []
+    values: dict[str, str | float | PresetValueSpec] = {}
+
+
+class PresetFileSpec(_Schema):
+    kind: Literal[PRESET_KINDS]  # type: ignore[valid-type]
+    description: str = Field(min_length=1)
+    presets: dict[str, PresetSpec]
+
+
+# --- the loaded, checked definitions (read-only) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class QuantityDef:
+    name: str
+    unit: str
+    description: str
+    low: float | None  # in `unit`
+    high: float | None
+    integer: bool
+    source: str | None
+    file: str
+
+    @property
+    def pint_unit(self):
+        return parse_unit(self.unit)
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    id: str
+    defines: str
+    expr: Expression
+    description: str
+    source: str
+    file: str
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(sorted(self.expr.names))
+
+
+@dataclass(frozen=True)
+class ConstraintDef:
+    id: str
+    expr: Expression
+    description: str
+    source: str
+    file: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.expr.names))
+
+
+@dataclass(frozen=True)
+class PresetValue:
+    quantity: pint.Quantity
+    source: str | None
+    note: str | None = None
+    assumption: bool = False
+    low: pint.Quantity | None = None
+    high: pint.Quantity | None = None
+    sd: pint.Quantity | None = None
+    distribution: str | None = None
+
+
+@dataclass(frozen=True)
+class PresetDef:
+    name: str
+    kind: str
+    description: str
+    includes: tuple[str, ...]
+    values: dict[str, PresetValue]
+    file: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Everything one rules folder declares, checked."""
+
+    root: Path
+    quantities: dict[str, QuantityDef]
+    rules: dict[str, RuleDef]  # by rule id
+    constraints: dict[str, ConstraintDef]
+    presets: dict[str, PresetDef]
+    file_descriptions: dict[str, str] = field(default_factory=dict)
+
+    def rule_for(self, name: str) -> RuleDef | None:
+        """The rule that defines ``name``, or None for an input."""
+        return self._by_defines().get(name)
+
+    def _by_defines(self) -> dict[str, RuleDef]:
+        cached = self.__dict__.get("_defines_index")
+        if cached is None:
+            cached = {r.defines: r for r in self.rules.values()}
+            object.__setattr__(self, "_defines_index", cached)
+        return cached
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def load_ruleset(folder: str | Path) -> RuleSet:
+    """Load and check every rule file in ``folder`` and preset file in ``folder/presets``."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise RuleSetError([Problem(str(root), "", "no such rules folder")])
+    loader = _Loader(root)
+    return loader.run()
+
+
+class _Loader:
+    def __init__(self, root: Path):
+        self.root = root
+        self.problems: list[Problem] = []
+        self.quantities: dict[str, QuantityDef] = {}
+        self.rules: dict[str, RuleDef] = {}
+        self.constraints: dict[str, ConstraintDef] = {}
+        self.presets: dict[str, PresetDef] = {}
+        self.descriptions: dict[str, str] = {}
+
+    def problem(self, file: str, item: str, text: str):
+        self.problems.append(Problem(file, item, text))
+
+    def label(self, path: Path) -> str:
+        return path.relative_to(self.root.parent).as_posix()
+
+    def run(self) -> RuleSet:
+        rule_files = [(self.label(p), self.read(p, RuleFileSpec))
+                      for p in sorted(self.root.glob("*.yaml"))]
+        rule_files = [(f, spec) for f, spec in rule_files if spec is not None]
+        for file, spec in rule_files:
+            self.descriptions[file] = spec.description
+            for name, q in spec.quantities.items():
+                self.add_quantity(file, name, q)
+        for file, spec in rule_files:
+            for rule in spec.rules:
+                self.add_rule(file, rule)
+            for constraint in spec.constraints:
+                self.add_constraint(file, constraint)
+        self.check_cycles()
+        for path in sorted((self.root / "presets").glob("*.yaml")):
+            spec = self.read(path, PresetFileSpec)
+            if spec is not None:
+                self.descriptions[self.label(path)] = spec.description
+                for name, preset in spec.presets.items():
+                    self.add_preset(self.label(path), spec.kind, name, preset)
+        self.check_includes()
+        if self.problems:
+            raise RuleSetError(self.problems)
+        return RuleSet(self.root, self.quantities, self.rules, self.constraints, self.presets,
+                       self.descriptions)
+
+    def read(self, path: Path, schema):
+        file = self.label(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            self.problem(file, "", f"not valid YAML: {exc}".replace("\n", " "))
+            return None
+        if not isinstance(data, dict):
+            self.problem(file, "", "expected a mapping at the top level")
+            return None
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                self.problem(file, _location(data, err["loc"]), _pydantic_text(err))
+            return None
+
+    # quantities, rules, constraints -------------------------------------------------------
+
+    def add_quantity(self, file, name, spec: QuantitySpec):
+        item = f"quantity {name}"
+        if not NAME_PATTERN.match(name):
+            self.problem(file, item, "names are lower_snake_case, starting with a letter")
+            return
+        if name in self.quantities:
+            self.problem(file, item, f"declared twice (also in {self.quantities[name].file})")
+            return
+        try:
+            unit = parse_unit(spec.unit)
+        except (pint.errors.PintError, ValueError, TypeError, AttributeError) as exc:
+            self.problem(file, item, f"unknown unit {spec.unit!r} ({exc})")
+            return
+        low, high = 0.0, None
+        if spec.bounds is not None:
+            try:
+                low, high = (_bound(b, unit) for b in spec.bounds)
+            except ValueError as exc:
+                # still declare it, so rules using it do not report it as unknown too
+                self.problem(file, item, f"bad bounds: {exc}")
+                low, high = 0.0, None
+        self.quantities[name] = QuantityDef(name, spec.unit, spec.description, low, high,
+                                            spec.integer, spec.source, file)
+
+    def add_rule(self, file, spec: RuleSpec):
+        item = f"rule {spec.id}"
+        if not RULE_ID.match(spec.id):
+            self.problem(file, item, "rule ids are lower case: letters, digits, '.', '_', '-'")
+        if spec.id in self.rules or spec.id in self.constraints:
+            self.problem(file, item, "id used twice")
+            return
+        expr = self.parse(file, item, spec.expr, comparison=False)
+        if spec.defines not in self.quantities:
+            self.problem(file, item, _unknown(spec.defines, self.quantities, "defines"))
+            return
+        other = next((r for r in self.rules.values() if r.defines == spec.defines), None)
+        if other is not None:
+            self.problem(file, item, f"quantity {spec.defines} is defined twice "
+                                     f"(also by rule {other.id} in {other.file})")
+            return
+        if expr is None:
+            return
+        self.rules[spec.id] = RuleDef(spec.id, spec.defines, expr, spec.description,
+                                      spec.source, file)
+        got = self.dimension(file, item, expr)
+        want = self.quantities[spec.defines].pint_unit
+        if got is not None and got.dimensionality != want.dimensionality:
+            self.problem(file, item, f"dimension mismatch: {spec.defines} is in "
+                                     f"{format_unit(want) or '1'} but the expression gives "
+                                     f"{format_unit(got) or '1'}")
+
+    def add_constraint(self, file, spec: ConstraintSpec):
+        item = f"constraint {spec.id}"
+        if spec.id in self.rules or spec.id in self.constraints:
+            self.problem(file, item, "id used twice")
+            return
+        expr = self.parse(file, item, spec.expr, comparison=True)
+        if expr is not None:
+            self.constraints[spec.id] = ConstraintDef(spec.id, expr, spec.description,
+                                                      spec.source, file)
+            self.dimension(file, item, expr)
+
+    def parse(self, file, item, text, comparison):
+        try:
+            expr = parse_expression(text, comparison=comparison)
+        except ExpressionError as exc:
+            self.problem(file, item, str(exc))
+            return None
+        unknown = sorted(expr.names - self.quantities.keys())
+        for name in unknown:
+            self.problem(file, item, _unknown(name, self.quantities, "expression uses"))
+        return None if unknown else expr
+
+    def dimension(self, file, item, expr):
+        units = {n: self.quantities[n].pint_unit for n in expr.names}
+        try:
+            return translate(expr, DimensionBackend(units)).units
+        except DimensionError as exc:
+            self.problem(file, item, f"dimension mismatch: {exc}")
+            return None
+
+    def check_cycles(self):
+        graph = nx.DiGraph()
+        for rule in self.rules.values():
+            for name in rule.expr.names:
+                graph.add_edge(name, rule.defines)
+        for cycle in sorted(sorted(c) for c in nx.simple_cycles(graph)):
+            rule = self.rules[next(r for r in self.rules if self.rules[r].defines == cycle[0])]
+            ordered = nx.find_cycle(graph.subgraph(cycle), source=cycle[0])
+            path = [edge[0] for edge in ordered] + [ordered[0][0]]
+            self.problem(rule.file, f"quantity {cycle[0]}",
+                         "cycle of definitions: " + " -> ".join(path))
+
+    # presets ----------------------------------------------------------------------------
+
+    def add_preset(self, file, kind, name, spec: PresetSpec):
+        item = f"preset {name}"
+        if not PRESET_NAME.match(name):
+            self.problem(file, item, "preset names are lower case: letters, digits, '.', '-'")
+        if name in self.presets:
+            self.problem(file, item, f"defined twice (also in {self.presets[name].file})")
+            return
+        values = {}
+        for qname, raw in spec.values.items():
+            value = self.preset_value(file, f"{item}: {qname}", qname, raw, spec.source)
+            if value is not None:
+                values[qname] = value
+        self.presets[name] = PresetDef(name, kind, spec.description, tuple(spec.includes),
+                                       values, file, spec.source)
+
+    def preset_value(self, file, item, qname, raw, default_source):
+        q = self.quantities.get(qname)
+        if q is None:
+            self.problem(file, item, _unknown(qname, self.quantities, "sets"))
+            return None
+        spec = raw if isinstance(raw, PresetValueSpec) else PresetValueSpec(value=raw)
+        try:
+            parts = {key: None if getattr(spec, key) is None else
+                     _value(getattr(spec, key), q) for key in ("value", "low", "high", "sd")}
+        except ValueError as exc:
+            self.problem(file, item, str(exc))
+            return None
+        if spec.distribution and (parts["low"] is None or parts["high"] is None) and \
+                not (spec.distribution == "normal" and parts["sd"] is not None):
+            self.problem(file, item, f"a {spec.distribution} distribution needs low and high")
+        return PresetValue(parts["value"], spec.source or default_source, spec.note,
+                           spec.assumption, parts["low"], parts["high"], parts["sd"],
+                           spec.distribution)
+
+    def check_includes(self):
+        graph = nx.DiGraph()
+        for preset in self.presets.values():
+            graph.add_node(preset.name)
+            for inc in preset.includes:
+                if inc not in self.presets:
+                    self.problem(preset.file, f"preset {preset.name}",
+                                 _unknown(inc, self.presets, "includes", kind="preset"))
+                else:
+                    graph.add_edge(preset.name, inc)
+        for cycle in sorted(sorted(c) for c in nx.simple_cycles(graph)):
+            self.problem(self.presets[cycle[0]].file, f"preset {cycle[0]}",
+                         "presets include each other: " + " -> ".join(cycle + cycle[:1]))
+
+
+def _unknown(name, known, verb, kind="quantity"):
+    hint = closest(name, known)
+    suggestion = f"; did you mean {', '.join(hint)}?" if hint else ""
+    return f"{verb} unknown {kind} '{name}'{suggestion}"
+
+
+def _bound(value, unit):
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)  # YAML reads 1e9 (no dot) as text
+    except ValueError:
+        pass
+    q = parse_quantity(value)
+    try:
+        return float(q.to(unit).magnitude)
+    except pint.errors.DimensionalityError:
+        raise ValueError(f"{value!r} is not in {format_unit(unit) or '1'}") from None
+
+
+def _value(raw, q: QuantityDef) -> pint.Quantity:
+    """A preset value: a number in the quantity's unit, or text with a unit."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return Quantity(float(raw), q.pint_unit)
+    quantity = parse_quantity(raw)
+    if quantity.dimensionality != q.pint_unit.dimensionality:
+        raise ValueError(f"{raw!r} is not in {format_unit(q.pint_unit) or '1'} "
+                         f"({q.name} is in {q.unit})")
+    return quantity.to(q.pint_unit)
+
+
+def _location(data, loc) -> str:
+    """Say where a schema error is in words: 'rule memory.kv', 'quantity batch'."""
+    if not loc:
+        return ""
+    head = loc[0]
+    if head == "rules" and len(loc) > 1 and isinstance(loc[1], int):
+        rules = data.get("rules") or []
+        rid = rules[loc[1]].get("id") if loc[1] < len(rules) and isinstance(
+            rules[loc[1]], dict) else None
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"rule {rid or '#' + str(loc[1] + 1)}" + (f" key {rest}" if rest else "")
+    if head == "constraints" and len(loc) > 1 and isinstance(loc[1], int):
+        return f"constraint #{loc[1] + 1}" + (f" key {'.'.join(map(str, loc[2:]))}"
+                                              if loc[2:] else "")
+    if head in ("quantities", "presets") and len(loc) > 1:
+        rest = ".".join(str(p) for p in loc[2:] if not str(p).startswith(("str", "float",
+                                                                          "PresetValue")))
+        return f"{head[:-1] if head == 'presets' else 'quantity'} {loc[1]}" + (
+            f" key {rest}" if rest else "")
+    return "key " + ".".join(str(p) for p in loc)
+
+
+def _pydantic_text(err) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check the spelling against rules/README.md)"
+    if err["type"] == "missing":
+        return "required key is missing"
+    return err["msg"]

@@ -45,8 +45,9 @@ class CompiledFunction:
     ``find`` given as a string returns one array; as a list, a dict of arrays.
     """
 
-    def __init__(self, model, find, inputs, known_values, single: bool):
+    def __init__(self, model, find, inputs, known_values, single: bool, constraints=()):
         self.model = model
+        self.constraints = tuple(constraints)
         self.find = tuple(find)
         self.inputs = tuple(inputs)
         self.single = single
@@ -55,7 +56,9 @@ class CompiledFunction:
             if name not in rs.quantities:
                 raise UnknownQuantityError(name, list(rs.quantities), "compile")
         known = frozenset(known_values) | frozenset(self.inputs)
-        plan = model.planner.plan(known, self.find)
+        needed = tuple(dict.fromkeys([*self.find, *(n for c in self.constraints for n in c.names
+                                                    if n not in known)]))
+        plan = model.planner.plan(known, needed)
         self.plan = plan
         self._in_factor = np.array([base_factor(rs.quantities[n].unit)[0] for n in self.inputs])
         self._out_factor = {n: base_factor(rs.quantities[n].unit)[0] for n in self.find}
@@ -64,6 +67,18 @@ class CompiledFunction:
         self._args = [model.symbols[n] for n in self.inputs]
         self._stages = self._build_stages(plan, known)
         self._outputs = {n: self._lambdify(self._expression(n, known)) for n in self.find}
+        self._margins = {c.id: self._lambdify(self._margin(c, known)) for c in self.constraints}
+
+    def _margin(self, cdef, known):
+        """Relative slack of a constraint: >= 0 where it holds, < 0 by how much it fails."""
+        backend = SympyBackend(self.model.symbols)
+        left, op, right = cdef.expr.sides()
+        lhs, rhs = (translate(_sub_expression(cdef.expr, side), backend)
+                    for side in (left, right))
+        expand = {self.model.symbols[n]: self._expression(n, known) for n in cdef.names}
+        lhs, rhs = lhs.xreplace(expand), rhs.xreplace(expand)
+        diff = rhs - lhs if op in ("<=", "<") else lhs - rhs
+        return diff / sympy.Abs(rhs)
 
     def _expression(self, name, known):
         model = self.model
@@ -96,6 +111,18 @@ class CompiledFunction:
         return stages
 
     def __call__(self, **arrays):
+        base, solved, shape = self._run(arrays)
+        out = {}
+        for name, fn in self._outputs.items():
+            out[name] = _evaluate(fn, base, solved, shape) / self._out_factor[name]
+        return out[self.find[0]] if self.single else out
+
+    def margins(self, **arrays) -> dict:
+        """Each constraint's relative slack (>= 0 holds) at the given input arrays."""
+        base, solved, shape = self._run(arrays)
+        return {cid: _evaluate(fn, base, solved, shape) for cid, fn in self._margins.items()}
+
+    def _run(self, arrays):
         missing = [n for n in self.inputs if n not in arrays]
         extra = sorted(set(arrays) - set(self.inputs))
         if missing or extra:
@@ -107,12 +134,21 @@ class CompiledFunction:
         solved = []
         for stage in self._stages:
             solved.append(_vector_root(stage, base, solved, shape))
-        out = {}
-        for name, fn in self._outputs.items():
-            with np.errstate(divide="ignore", invalid="ignore"):
-                result = np.broadcast_to(np.asarray(fn(*base, *solved), dtype=float), shape)
-            out[name] = result / self._out_factor[name]
-        return out[self.find[0]] if self.single else out
+        return base, solved, shape
+
+
+def _evaluate(fn, base, solved, shape):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.broadcast_to(np.asarray(fn(*base, *solved), dtype=float), shape)
+
+
+def _sub_expression(expr, node):
+    import ast
+
+    from .expr import Expression
+
+    return Expression(expr.segment(node), ast.Expression(body=node), expr.names,
+                      expr.literals, expr.source)
 
 
 def _vector_root(stage: _Stage, base, solved, shape, points: int = 64, iterations: int = 200):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pint
 import sympy
 
-from .compile import CompiledFunction, forward_expressions
+from .compile import CompiledFunction, _sub_expression, forward_expressions
 from .errors import BoundsError, DimensionError, NoSolutionError, UnderdeterminedError
 from .errors import UnknownQuantityError
 from .expr import PintBackend, parse_constraint, translate
@@ -211,14 +211,72 @@ class Model:
                                           for n in expr.names}))
         return ConstraintDef(id or text, expr, "", "stated", "<query>")
 
-    def compile(self, find, inputs, given: dict | None = None, presets=None) -> CompiledFunction:
-        """A numpy-vectorised function of ``inputs`` computing ``find`` (see CompiledFunction)."""
+    def compile(self, find, inputs, given: dict | None = None, presets=None,
+                constraints=()) -> CompiledFunction:
+        """A numpy-vectorised function of ``inputs`` computing ``find`` (see CompiledFunction).
+
+        ``constraints`` (ConstraintDefs, ids of declared ones, or text such as
+        ``"step_time <= 50 ms"``, or ``"declared"`` for all declared) are available as
+        relative slacks through ``f.margins(**arrays)``.
+        """
+        constraints = self._constraint_defs(constraints)
         single = isinstance(find, str)
         find = [find] if single else list(find)
         inputs = [inputs] if isinstance(inputs, str) else list(inputs)
         steps = self.known_steps(presets, given)
         known = {n: s.value for n, s in steps.items() if n not in find}
-        return CompiledFunction(self, find, inputs, known, single)
+        return CompiledFunction(self, find, inputs, known, single, constraints)
+
+    def _constraint_defs(self, constraints) -> list[ConstraintDef]:
+        if constraints == "declared":
+            return self.constraints()
+        out = []
+        for c in ([constraints] if isinstance(constraints, str) else constraints):
+            if isinstance(c, ConstraintDef):
+                out.append(c)
+            elif c in self.ruleset.constraints:
+                out.append(self.ruleset.constraints[c])
+            else:
+                out.append(self.constraint(c))
+        return out
+
+    # questions built on solve and compile; each lives in its own module ------------------
+
+    def seek(self, **query):
+        """Maximise or minimise a quantity under constraints (see ``costgraph.seek``)."""
+        from .seek import seek
+
+        return seek(self, **query)
+
+    def audit(self, claims, **options):
+        """Check a claims file or mapping claim by claim (see ``costgraph.audit``)."""
+        from .audit import audit
+
+        return audit(self, claims, **options)
+
+    def sweep(self, vary, find, **options):
+        """Evaluate ``find`` over the grid of ``vary`` (see ``costgraph.sweep``)."""
+        from .sweep import sweep
+
+        return sweep(self, vary, find, **options)
+
+    def levers(self, target, **options):
+        """Rank the inputs by their elasticity on ``target`` (see ``costgraph.levers``)."""
+        from .levers import levers
+
+        return levers(self, target, **options)
+
+    def uncertainty(self, target, **options):
+        """Propagate the presets' input ranges to ``target`` (see ``costgraph.uncertainty``)."""
+        from .uncertainty import uncertainty
+
+        return uncertainty(self, target, **options)
+
+    def pareto(self, x, y, vary, **options):
+        """The non-dominated points of ``x`` against ``y`` (see ``costgraph.pareto``)."""
+        from .pareto import pareto
+
+        return pareto(self, x, y, vary, **options)
 
     # listing and lineage -----------------------------------------------------------------
 
@@ -266,12 +324,7 @@ def _fmt(bound, open_end: str) -> str:
 
 
 def _side(expr, node, values):
-    from .expr import Expression
-    import ast
-
-    sub = ast.Expression(body=node)
-    part = Expression(expr.segment(node), sub, expr.names, expr.literals, expr.source)
-    return translate(part, PintBackend(values))
+    return translate(_sub_expression(expr, node), PintBackend(values))
 
 
 def _upstream(steps, name):

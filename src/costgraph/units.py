@@ -17,11 +17,11 @@ import pint
 # binary prefixes (GiB) and watt-hours (kWh).
 _DEFINITIONS = [
     "USD = [currency] = _ = usd = dollar",  # money is a dimension: $/h never adds to $/token
-    "token = [token] = tok",  # what an LLM produces; a dimension so per-token is explicit
+    "token = [token] = _ = tok = tokens",  # what an LLM produces; a dimension so per-token is explicit
     "ktok = 1e3 * token",
     "Mtok = 1e6 * token",  # prices are quoted per million tokens
-    "FLOP = [flop] = flop",  # work; a dimension so FLOP/s is never confused with byte/s
-    "request = [request] = req",  # a sequence being served; batch is counted in requests
+    "FLOP = [flop] = _ = flop = FLOPs",  # work; a dimension so FLOP/s is never confused with byte/s
+    "request = [request] = _ = req = requests",  # a sequence being served; batch is counted in requests
     "GPU_hour = hour",  # reads naturally in USD/GPU_hour; a GPU count is dimensionless
 ]
 
@@ -115,8 +115,22 @@ def format_unit(unit) -> str:
     return "" if text in ("", "dimensionless") else text
 
 
+# units whose prefixed forms read better than long numbers: 112 GB, not 112,452,706,304 B
+_COMPACTABLE = {"B", "bit", "s", "FLOP", "W", "J", "B/s", "bit/s", "FLOP/s", "Wh"}
+
+
 def format_quantity(q: pint.Quantity, digits: int = 4) -> str:
-    """A quantity for people: 4 significant digits, thousands grouped, compact unit."""
+    """A quantity for people: 4 significant digits, thousands grouped, compact unit.
+
+    >>> format_quantity(Quantity(0.02343, "s"))
+    '23.43 ms'
+    >>> format_quantity(Quantity(1.709, "USD/Mtok"))
+    '1.709 USD/Mtok'
+    """
+    magnitude = float(q.magnitude)
+    if format_unit(q.units) in _COMPACTABLE and magnitude != 0 and math.isfinite(magnitude) \
+            and not 1 <= abs(magnitude) < 1000:
+        q = q.to_compact()
     return f"{format_number(q.magnitude, digits)} {format_unit(q.units)}".rstrip()
 
 

@@ -6,7 +6,10 @@ Every expected value here is worked out from a formula and a cited figure
 
 from __future__ import annotations
 
+import ast
 import math
+import re
+from pathlib import Path
 
 import pytest
 
@@ -268,3 +271,28 @@ def test_peer_first_principles_row(model):
     kv = 2048 * 327_680
     assert mag(r["step_time"], "s") == pytest.approx((read + kv) / 4.8e12, rel=1e-12)
     assert round(mag(r["step_time"], "ms"), 1) == 29.1
+
+
+# --- docs/conventions.md stays true ---------------------------------------------------------
+
+DOC_CALL = re.compile(r"^(model\.solve\(.*\))  # (-?[\d.]+) (\S+)$", re.M)
+
+
+def doc_calls():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "conventions.md").read_text()
+    return DOC_CALL.findall(text)
+
+
+def test_conventions_page_has_computed_rows():
+    assert len(doc_calls()) >= 15
+
+
+@pytest.mark.parametrize("call,number,unit", doc_calls(), ids=lambda x: str(x)[:60])
+def test_conventions_page_numbers_reproduce(model, call, number, unit):
+    """Each number on the page is what its solve call gives, to the digits shown."""
+    node = ast.parse(call, mode="eval").body
+    kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
+    r = model.solve(**kwargs)
+    got = mag(r[kwargs["find"][0]], unit)
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    assert round(got, decimals) == float(number), f"{call} gives {got}"

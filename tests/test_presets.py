@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import costgraph as cg
 
+# `model` (the bundled rules, loaded once) comes from tests/conftest.py.
 RULES = Path(__file__).resolve().parents[1] / "rules"
 RULE_FILES = sorted(RULES.glob("*.yaml"))
 PRESET_FILES = sorted((RULES / "presets").glob("*.yaml"))
@@ -36,11 +36,6 @@ def raw_presets():
         data = yaml.safe_load(path.read_text())
         for name, preset in data["presets"].items():
             yield path, data["kind"], name, preset
-
-
-@pytest.fixture(scope="module")
-def model():
-    return cg.load()
 
 
 def mag(q, unit):

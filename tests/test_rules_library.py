@@ -16,15 +16,11 @@ import pytest
 import costgraph as cg
 from costgraph.units import parse_quantity
 
+# `model` (the bundled rules, loaded once) comes from tests/conftest.py.
 LAYERS = ("capital", "power", "facility", "nand", "network", "labour")
 
 # Llama-3-70B (facts.md §2.1)
 L70, D70, FF70, H70, KV70, HD70, V70 = 80, 8192, 28672, 64, 8, 128, 128256
-
-
-@pytest.fixture(scope="module")
-def model():
-    return cg.load()
 
 
 def solve(model, presets, find, given=None):

@@ -21,7 +21,7 @@ class CostgraphError(Exception):
         super().__init__(*fields.values())
 
     def __reduce__(self):
-        return (_rebuild, (type(self), self._fields))
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
     def __str__(self) -> str:  # pragma: no cover - every subclass overrides
         return self.message()
@@ -30,8 +30,11 @@ class CostgraphError(Exception):
         raise NotImplementedError
 
 
-def _rebuild(cls, fields):
-    return cls(**fields)
+def _rebuild(cls, args, state):
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
@@ -148,6 +151,16 @@ class BoundsError(CostgraphError, ValueError):
         return f"{self.name} = {self.value} is outside its bounds [{self.low}, {self.high}]{hint}"
 
 
+class NotWholeError(CostgraphError, ValueError):
+    """A count (batch, layers, GPUs) given a fractional value."""
+
+    def __init__(self, name: str, value: str):
+        super().__init__(name=name, value=value)
+
+    def message(self) -> str:
+        return f"{self.name} = {self.value} must be a whole number"
+
+
 # --- planning and solving --------------------------------------------------------------
 
 
@@ -162,13 +175,17 @@ class CycleError(CostgraphError, ValueError):
 class UnderdeterminedError(CostgraphError, ValueError):
     """Not enough is known to answer; ``fix`` lists what to give."""
 
-    def __init__(self, target: str, fix: Sequence[str], reason: str = ""):
-        super().__init__(target=target, fix=list(fix), reason=reason)
+    def __init__(self, target: str, fix: Sequence[str], reason: str = "",
+                 all_needed: bool = False):
+        super().__init__(target=target, fix=list(fix), reason=reason, all_needed=all_needed)
 
     def message(self) -> str:
         reason = f": {self.reason}" if self.reason else ""
         fix = ", ".join(self.fix)
-        verb = "fix one of" if len(self.fix) > 1 else "fix"
+        if self.all_needed:
+            verb = "give values for"
+        else:
+            verb = "fix one of" if len(self.fix) > 1 else "fix"
         return f"cannot determine {self.target}{reason}; {verb}: {fix}"
 
 

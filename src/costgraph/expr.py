@@ -99,7 +99,7 @@ def parse_expression(text: str, comparison: bool = False) -> Expression:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(text, f"syntax error: {exc.msg}", exc.offset) from None
-    names = _check(tree, text, source.strip())
+    names = _check(tree, text, source.strip(), set(literals))
     if comparison != isinstance(tree.body, ast.Compare):
         reason = ("a constraint must be one comparison such as `a <= b`" if comparison
                   else "a comparison is only allowed in a constraint or a where() condition")
@@ -126,7 +126,7 @@ def _extract_literals(text: str):
     return _LITERAL.sub(replace, text), literals
 
 
-def _check(tree: ast.Expression, text: str, source: str) -> set[str]:
+def _check(tree: ast.Expression, text: str, source: str, placeholders: set) -> set[str]:
     names: set[str] = set()
     count = 0
 
@@ -149,7 +149,7 @@ def _check(tree: ast.Expression, text: str, source: str) -> set[str]:
             if len(written) > MAX_NUMBER_CHARS or not math.isfinite(float(node.value)):
                 fail(node, f"number literal longer than {MAX_NUMBER_CHARS} characters")
         elif isinstance(node, ast.Name):
-            if not (NAME_PATTERN.match(node.id) or _is_placeholder(node.id, source)):
+            if not (NAME_PATTERN.match(node.id) or node.id in placeholders):
                 fail(node, f"name '{node.id}' is not allowed (names are lower_snake_case)")
             if NAME_PATTERN.match(node.id):
                 if node.id in FUNCTIONS:
@@ -164,6 +164,8 @@ def _check(tree: ast.Expression, text: str, source: str) -> set[str]:
         elif isinstance(node, ast.Call):
             _check_call(node, fail)
         elif isinstance(node, ast.Compare):
+            if type(node.ops[0]) not in COMPARE_OPS:
+                fail(node, f"{_describe(node)} is not allowed; use <=, >=, < or >")
             if len(node.ops) != 1:
                 fail(node, "chained comparisons are not allowed; use one comparison")
             if depth > 1 and not in_where_condition:
@@ -200,11 +202,6 @@ def _children(node):
         return list(node.args)  # the function name was checked by _check_call
     return [c for c in ast.iter_child_nodes(node)
             if not isinstance(c, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop))]
-
-
-def _is_placeholder(name: str, source: str) -> bool:
-    # literals become `_L<n>___` before parsing; rule names cannot start with "_"
-    return bool(re.fullmatch(r"_L\d+_*", name))
 
 
 def _literal_number(node):

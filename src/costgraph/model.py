@@ -18,7 +18,8 @@ import pint
 import sympy
 
 from .compile import CompiledFunction, _sub_expression, forward_expressions
-from .errors import BoundsError, DimensionError, NoSolutionError, UnderdeterminedError
+from .errors import BoundsError, DimensionError, NoSolutionError, NotWholeError
+from .errors import UnderdeterminedError
 from .errors import UnknownQuantityError
 from .expr import PintBackend, parse_constraint, translate
 from .graph import RuleGraph
@@ -119,8 +120,7 @@ class Model:
                 hint = f"a fraction is expected: write {x / 100:g} or '{x:g} percent'"
             raise BoundsError(q.name, format_quantity(value), _fmt(q.low, "-inf"), _fmt(q.high, "inf"), hint)
         if q.integer and not x.is_integer():
-            raise BoundsError(q.name, format_quantity(value), _fmt(q.low, "-inf"), _fmt(q.high, "inf"),
-                              f"{q.name} is a whole number")
+            raise NotWholeError(q.name, format_quantity(value))
 
     def known_steps(self, presets=None, given=None) -> dict[str, Step]:
         """The values presets and ``given`` fix, as Steps (``given`` wins)."""

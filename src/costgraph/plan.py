@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import networkx as nx
 import sympy
-from networkx.algorithms import bipartite
 
 from .errors import UnderdeterminedError, UnknownQuantityError
 from .rules import RuleSet
@@ -98,12 +97,11 @@ class Planner:
                 equations[name] = eq_free
         match = self._match(free0, equations)
         solved, unmatched = self._closure(free0, match, equations)
-        defaulted = set()
-        for leaf in sorted(unmatched):
-            if leaf in fallback and not any(leaf in f for f in equations.values()):
-                defaulted.add(leaf)
-                continue
-            raise self._underdetermined(leaf, targets, known, match, equations)
+        defaulted = {leaf for leaf in unmatched
+                     if leaf in fallback and not any(leaf in f for f in equations.values())}
+        if unmatched - defaulted:
+            raise self._underdetermined(sorted(unmatched - defaulted), targets, known, match,
+                                        equations)
         blocks = self._blocks(solved - defaulted, match, equations)
         used = {match[x] for x in solved - defaulted}
         checks = sorted(q for q, f in equations.items() if q not in used and f and f <= solved)
@@ -124,21 +122,35 @@ class Planner:
     # matching ---------------------------------------------------------------------------------
 
     def _match(self, free0, equations):
-        """Maximum matching of free inputs to equations, within what free0 can reach."""
-        reach, frontier = set(free0), list(free0)
-        graph = nx.Graph()
+        """Maximum matching of free inputs to equations (augmenting paths, Kuhn).
+
+        Deterministic, and the inputs asked about are matched first, so that when there
+        are fewer equations than unknowns the error names the inputs a user can fix.
+        """
+        reach, frontier = set(free0), sorted(free0)
         while frontier:
             leaf = frontier.pop()
-            graph.add_node(("x", leaf))
-            for q, eq_free in equations.items():
+            for eq_free in equations.values():
                 if leaf in eq_free:
-                    graph.add_edge(("x", leaf), ("eq", q))
-                    for other in eq_free - reach:
+                    for other in sorted(eq_free - reach):
                         reach.add(other)
                         frontier.append(other)
-        top = {n for n in graph if n[0] == "x"}
-        matching = bipartite.hopcroft_karp_matching(graph, top_nodes=top) if graph else {}
-        return {n[1]: m[1] for n, m in matching.items() if n[0] == "x"}
+        containing = {leaf: sorted(q for q, f in equations.items() if leaf in f)
+                      for leaf in reach}
+        owner: dict[str, str] = {}  # equation -> leaf
+
+        def augment(leaf, seen):
+            for q in containing[leaf]:
+                if q not in seen:
+                    seen.add(q)
+                    if q not in owner or augment(owner[q], seen):
+                        owner[q] = leaf
+                        return True
+            return False
+
+        for leaf in [*sorted(free0), *sorted(reach - set(free0))]:
+            augment(leaf, set())
+        return {leaf: q for q, leaf in owner.items()}
 
     def _closure(self, free0, match, equations):
         solved, unmatched, queue = set(), set(), sorted(free0)
@@ -178,8 +190,13 @@ class Planner:
                     g.add_edge(dep, name)
         return list(nx.lexicographical_topological_sort(g))
 
-    def _underdetermined(self, leaf, targets, known, match, equations):
+    def _underdetermined(self, leaves, targets, known, match, equations):
+        leaf = leaves[0]
         target = next((t for t in targets if leaf in self.walk([t], known)[1]), targets[0])
+        if len(leaves) > 1:
+            return UnderdeterminedError(target, leaves, f"{len(leaves)} inputs have no value "
+                                                        "and nothing determines them",
+                                        all_needed=True)
         # inputs that compete with `leaf` for the same equations: fixing any frees one
         rivals, frontier = {leaf}, [leaf]
         while frontier:
@@ -193,7 +210,8 @@ class Planner:
         if len(rivals) == 1:
             reason = f"no value for {leaf}, and no given value depends on it"
         else:
-            reason = f"{len(rivals)} unknowns but {len(rivals) - 1} equations"
+            n = len(rivals) - 1
+            reason = f"{len(rivals)} unknowns but {n} equation{'s' if n > 1 else ''}"
         return UnderdeterminedError(target, sorted(rivals), reason)
 
     # composite expressions ---------------------------------------------------------------

@@ -203,6 +203,7 @@ class _Loader:
         self.rules: dict[str, RuleDef] = {}
         self.constraints: dict[str, ConstraintDef] = {}
         self.presets: dict[str, PresetDef] = {}
+        self.definers: dict[str, tuple[str, str]] = {}  # quantity -> (rule id, file)
         self.descriptions: dict[str, str] = {}
 
     def problem(self, file: str, item: str, text: str):
@@ -238,6 +239,7 @@ class _Loader:
                        self.descriptions)
 
     def read(self, path: Path, schema):
+        """Parse one file and validate it item by item, so one bad item hides no other."""
         file = self.label(path)
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -247,12 +249,42 @@ class _Loader:
         if not isinstance(data, dict):
             self.problem(file, "", "expected a mapping at the top level")
             return None
+        items = {"quantities": dict, "rules": list, "constraints": list, "presets": dict}
+        clean = dict(data)
+        for key, kind in items.items():
+            if key not in data or key not in schema.model_fields:
+                continue
+            entries = data[key] or kind()
+            if not isinstance(entries, kind):
+                continue  # the whole-file validation below reports the wrong type
+            good = self.valid_entries(file, data, key, entries)
+            clean[key] = good
         try:
-            return schema.model_validate(data)
+            return schema.model_validate(clean)
         except ValidationError as exc:
             for err in exc.errors():
                 self.problem(file, _location(data, err["loc"]), _pydantic_text(err))
             return None
+
+    def valid_entries(self, file, data, key, entries):
+        """The entries of one section that pass their schema; problems for the others."""
+        schema = {"quantities": QuantitySpec, "rules": RuleSpec, "constraints": ConstraintSpec,
+                  "presets": PresetSpec}[key]
+        pairs = entries.items() if isinstance(entries, dict) else enumerate(entries)
+        good = {} if isinstance(entries, dict) else []
+        for index, entry in pairs:
+            try:
+                schema.model_validate(entry)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = (key, index, *err["loc"])
+                    self.problem(file, _location(data, loc), _pydantic_text(err))
+                continue
+            if isinstance(good, dict):
+                good[index] = entry
+            else:
+                good.append(entry)
+        return good
 
     # quantities, rules, constraints -------------------------------------------------------
 
@@ -291,11 +323,12 @@ class _Loader:
         if spec.defines not in self.quantities:
             self.problem(file, item, _unknown(spec.defines, self.quantities, "defines"))
             return
-        other = next((r for r in self.rules.values() if r.defines == spec.defines), None)
-        if other is not None:
+        if spec.defines in self.definers:
+            other_id, other_file = self.definers[spec.defines]
             self.problem(file, item, f"quantity {spec.defines} is defined twice "
-                                     f"(also by rule {other.id} in {other.file})")
+                                     f"(also by rule {other_id} in {other_file})")
             return
+        self.definers[spec.defines] = (spec.id, file)
         if expr is None:
             return
         self.rules[spec.id] = RuleDef(spec.id, spec.defines, expr, spec.description,

@@ -1,0 +1,102 @@
+"""Rule text is translated through a whitelist and never evaluated (issue 2, item 4)."""
+
+import os
+
+import pytest
+
+import costgraph as cg
+from costgraph.errors import ExpressionError, RuleSetError
+from costgraph.expr import parse_constraint, parse_expression
+
+HOSTILE = [
+    ("__import__('os').system('touch pwned')",
+     "only calls to the function table are allowed (ceil, exp, floor, log, max, min, sqrt, "
+     "where) at column 1 in `__import__('os').system('touch pwned')`"),
+    ("open('x').read()",
+     "only calls to the function table are allowed (ceil, exp, floor, log, max, min, sqrt, "
+     "where) at column 1 in `open('x').read()`"),
+    ("batch.__class__", "attribute access is not allowed at column 1 in `batch.__class__`"),
+    ("(lambda: 1)()", "only calls to the function table are allowed (ceil, exp, floor, log, "
+                      "max, min, sqrt, where) at column 1 in `(lambda: 1)()`"),
+    ("lambda: 1", "lambda is not allowed at column 1 in `lambda: 1`"),
+    ("'text'", "a string is not allowed at column 1 in `'text'`"),
+    ("9**9**9**9", "an exponent must be a number literal at column 4 in `9**9**9**9`"),
+    ("batch ** 99", "exponent 99 is larger than 16 at column 10 in `batch ** 99`"),
+    ("[x for x in batch]", "comprehension is not allowed at column 1 in `[x for x in batch]`"),
+    ("batch[0]", "subscript is not allowed at column 1 in `batch[0]`"),
+    ("eval('1')", "function 'eval' is not allowed; allowed: ceil, exp, floor, log, max, min, "
+                  "sqrt, where at column 1 in `eval('1')`"),
+    ("max(batch, key=1)", "max() takes no keyword arguments at column 1 in `max(batch, key=1)`"),
+    ("1" * 40, f"number literal longer than 30 characters at column 1 in `{'1' * 40}`"),
+    ("a if b else c", "if-else (use where()) is not allowed at column 1 in `a if b else c`"),
+    ("where(a == b, a, b)", "== is not allowed; use <=, >=, < or > at column 7 in "
+                           "`where(a == b, a, b)`"),
+    ("_L0", "name '_L0' is not allowed (names are lower_snake_case) at column 1 in `_L0`"),
+]
+
+
+@pytest.mark.parametrize("text, message", HOSTILE)
+def test_hostile_expression_is_refused_with_its_reason(text, message):
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(text)
+    assert str(info.value) == message
+
+
+def test_caps_on_length_depth_and_size():
+    with pytest.raises(ExpressionError, match="longer than 2000 characters"):
+        parse_expression("a + " * 600 + "a")
+    with pytest.raises(ExpressionError, match="nested deeper than 40 levels"):
+        parse_expression("(" * 45 + "a" + ")" * 45 + " + -" * 45 + "a")
+    wide = "max(" + ", ".join(["max(" + ", ".join("a" * 16) + ")"] * 16) + ")"
+    with pytest.raises(ExpressionError, match="more than 500 parts"):
+        parse_expression(f"{wide} + {wide}")
+
+
+def test_a_hostile_rule_file_runs_nothing(make_rules, tmp_path):
+    marker = tmp_path / "pwned"
+    rules = make_rules(core=f"""
+        description: hostile
+        quantities:
+          x: {{unit: "1", description: x}}
+        rules:
+          - id: evil
+            defines: x
+            expr: "__import__('os').system('touch {marker}')"
+            description: tries to run a command
+            source: nowhere
+        """)
+    with pytest.raises(RuleSetError) as info:
+        cg.load(rules, cache=False)
+    assert not marker.exists()
+    assert str(info.value).startswith("1 error in rules/core.yaml:\n  - rule evil: only calls")
+
+
+def test_yaml_tags_that_would_build_objects_are_refused(make_rules, tmp_path):
+    rules = make_rules(core="""
+        description: !!python/object/apply:os.system ["true"]
+        """)
+    with pytest.raises(RuleSetError) as info:
+        cg.load(rules, cache=False)
+    assert "not valid YAML" in str(info.value)
+    assert "rules/core.yaml" in str(info.value)
+
+
+def test_unit_literals_and_functions_translate():
+    expr = parse_expression("where(a <= {2 s}, max(a, b), min(a, b)) * {1 token/request}")
+    assert sorted(expr.names) == ["a", "b"]
+    assert expr.literals  # the two literals were read by pint's parser, not eval
+
+
+def test_constraint_right_side_may_be_a_bare_quantity():
+    c = parse_constraint("cost_per_mtok <= 500 USD/Mtok")
+    assert c.text == "cost_per_mtok <= {500 USD/Mtok}"
+    assert sorted(c.names) == ["cost_per_mtok"]
+    with pytest.raises(ExpressionError, match="a constraint must be one comparison"):
+        parse_constraint("cost_per_mtok + 1")
+
+
+def test_no_eval_or_sympify_on_rule_text():
+    """The translator must not reach for eval, exec or sympy's string parsers."""
+    source = open(os.path.join(os.path.dirname(cg.__file__), "expr.py")).read()
+    for forbidden in ("eval(", "exec(", "sympify(", "parse_expr("):
+        assert forbidden not in source.replace("ast.parse(", "").replace("literal_eval", "")

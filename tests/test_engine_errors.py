@@ -198,3 +198,25 @@ def test_errors_pickle_and_keep_their_text(error):
     clone = pickle.loads(pickle.dumps(error))
     assert type(clone) is type(error) and str(clone) == str(error)
     assert isinstance(clone, errors.CostgraphError)
+
+
+def test_preset_values_are_checked_against_bounds_at_load(make_rules):
+    message = load_error(make_rules, """
+        description: one fraction
+        quantities:
+          utilisation: {unit: "1", description: busy fraction, bounds: [0, 1]}
+          n_gpus: {unit: "1", description: GPUs, integer: true, bounds: [1, null]}
+        """, presets={"p": """
+        kind: facility
+        description: x
+        presets:
+          busy:
+            description: a percentage written as a number
+            source: test
+            values: {utilisation: 65, n_gpus: 2.5}
+        """})
+    assert message == (
+        "2 errors in rules/presets/p.yaml:\n"
+        "  - preset busy: n_gpus: 2.5 is not a whole number, and n_gpus counts whole things\n"
+        "  - preset busy: utilisation: 65 is outside the bounds [0, 1] of utilisation; "
+        "a fraction is expected (write 0.65, or '65 percent')")

@@ -411,6 +411,10 @@ class _Loader:
         except ValueError as exc:
             self.problem(file, item, str(exc))
             return None
+        problem = _out_of_bounds(parts["value"], q)
+        if problem:
+            self.problem(file, item, problem)
+            return None
         if spec.distribution and (parts["low"] is None or parts["high"] is None) and \
                 not (spec.distribution == "normal" and parts["sd"] is not None):
             self.problem(file, item, f"a {spec.distribution} distribution needs low and high")
@@ -464,6 +468,20 @@ def _value(raw, q: QuantityDef) -> pint.Quantity:
         raise ValueError(f"{raw!r} is not in {format_unit(q.pint_unit) or '1'} "
                          f"({q.name} is in {q.unit})")
     return quantity.to(q.pint_unit)
+
+
+def _out_of_bounds(value: pint.Quantity, q: QuantityDef) -> str | None:
+    """Why a preset value breaks its quantity's bounds or integrality, or None."""
+    x = float(value.magnitude)
+    if (q.low is not None and x < q.low) or (q.high is not None and x > q.high):
+        low = "-inf" if q.low is None else f"{q.low:g}"
+        high = "inf" if q.high is None else f"{q.high:g}"
+        hint = "; a fraction is expected (write 0.65, or '65 percent')" if (
+            q.high == 1 and 1 < x <= 100) else ""
+        return f"{x:g} is outside the bounds [{low}, {high}] of {q.name}{hint}"
+    if q.integer and not x.is_integer():
+        return f"{x:g} is not a whole number, and {q.name} counts whole things"
+    return None
 
 
 def _location(data, loc) -> str:

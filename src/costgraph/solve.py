@@ -14,7 +14,6 @@ import warnings
 
 import numpy as np
 import sympy
-from scipy import optimize
 
 from .errors import ConflictError, NoSolutionError
 from .expr import PintBackend, translate
@@ -215,6 +214,8 @@ def _bracketed_root(residual, X, low, high, guess, x, qdef, block):
                  and signs[i] * signs[i + 1] <= 0 and signs[i] != signs[i + 1]]
     exact = [grid[i] for i in range(len(grid)) if finite[i] and values[i] == 0]
     roots = list(exact)
+    from scipy import optimize  # imported here: only inverted, non-symbolic solves need it
+
     g = sympy.lambdify(X, residual, "math")
     for i in crossings:
         if values[i] == 0 or values[i + 1] == 0:
@@ -242,6 +243,8 @@ def _bracketed_root(residual, X, low, high, guess, x, qdef, block):
 
 
 def _solve_many(model, unknowns, residuals, fallback):
+    from scipy import optimize
+
     symbols = [model.symbols[x] for x in unknowns]
     f = sympy.lambdify(symbols, residuals, "numpy")
     scale = np.array([to_base(fallback[x].value) if x in fallback else 1.0 for x in unknowns])

@@ -115,7 +115,7 @@ def _extract_literals(text: str):
         try:
             q = parse_quantity(inner) if re.match(r"^[-+.\d]", inner) else Quantity(
                 1.0, ureg.Unit(inner))
-        except (ValueError, pint.errors.PintError, TypeError, AttributeError) as exc:
+        except Exception as exc:  # pint's parser raises several types on malformed text
             raise ExpressionError(text, f"cannot read unit literal {{{inner}}} ({exc})",
                                   match.start() + 1) from None
         placeholder = f"_L{len(literals)}"

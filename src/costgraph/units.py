@@ -70,7 +70,7 @@ def parse_quantity(text) -> pint.Quantity:
     stripped = text.strip().replace("_", "") if _looks_like_number(text) else text.strip()
     try:
         q = ureg.Quantity(stripped)
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError) as exc:
+    except Exception as exc:  # pint's parser also raises AssertionError on malformed text
         raise ValueError(f"cannot read {text!r} as a number with a unit ({exc})") from None
     if not isinstance(q, pint.Quantity):  # a bare number
         q = Quantity(float(q), ureg.dimensionless)

@@ -168,8 +168,8 @@ class Model:
                 keep.update(_upstream(steps, name))
         notes = [f"{n} is given as {format_quantity(g)}; its rule would give "
                  f"{format_quantity(w)}" for n, (g, w) in overrides.items() if w is not None]
-        notes += [f"{n}: {steps[n].note}" for n in plan.solved
-                  if "whole number" in (steps[n].note or "")]
+        notes += [part for n in plan.solved for part in (steps[n].note or "").split("; ")
+                  if "is a whole number" in part]
         return Result(tuple(find), {n: s for n, s in steps.items() if n in keep},
                       tuple(constraints), tuple(preset_names(presets, self.ruleset)),
                       tuple(notes), overrides)

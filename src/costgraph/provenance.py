@@ -154,10 +154,11 @@ class Result:
         lines.append(f"{head}  [{step.kind}: rule {step.rule}]")
         if step.formula:
             shown_formula = step.formula
-            if step.kind == "derived" and shown_formula.startswith(f"{name} = "):
+            if shown_formula.startswith(f"{name} = "):
                 shown_formula = shown_formula[len(name) + 3:]
-            lines.append(f"{child_lead}  = {shown_formula}" if step.kind == "derived"
-                         else f"{child_lead}  from {shown_formula}")
+                lines.append(f"{child_lead}  = {shown_formula}")
+            else:
+                lines.append(f"{child_lead}  from {shown_formula}")
             substituted = substitute(step.formula, self.values, step.name)
             if substituted:
                 lines.append(f"{child_lead}  = {substituted}")
@@ -215,7 +216,7 @@ _NAME = re.compile(r"(?<![\w{.])([a-z][a-z0-9_]*)(?![\w(])")
 def substitute(formula: str, values: dict, exclude: str | None = None) -> str | None:
     """The formula with each quantity name replaced by its value, units included."""
     rhs = formula.split(" = ", 1)[1] if formula.startswith(f"{exclude} = ") else formula
-    if " ⇒ " in rhs or "(solved" in rhs:
+    if "(solved" in rhs:  # an equation used backwards without a closed form
         return None
     replaced = []
 

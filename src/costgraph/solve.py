@@ -8,6 +8,8 @@ min/max), and by bracketed root-finding otherwise.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 import math
 import warnings
@@ -21,7 +23,7 @@ from .plan import Block, Plan
 from .provenance import Step
 from .units import base_factor, format_quantity, from_base, to_base
 
-REL_TOL = 1e-9
+CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
 _BRANCHY = (sympy.Max, sympy.Min)
 _NO_SYMBOLIC = (sympy.Piecewise, sympy.ceiling, sympy.floor)
 
@@ -36,6 +38,9 @@ def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[
         steps.update(solved)
     for name in plan.forward:
         steps[name] = _forward(model, name, steps)
+    for block in plan.blocks:
+        for x, q in zip(block.unknowns, block.equations):
+            steps[x] = _with_closed_form(model, steps[x], q, steps)
     for q in plan.checks:
         _check(model, q, steps, plan)
     overrides = {}
@@ -65,7 +70,7 @@ def _check(model, q, steps, plan):
     rule = model.ruleset.rule_for(q)
     got = _evaluate(model, rule, steps).to(steps[q].value.units)
     given = steps[q].value
-    if not math.isclose(got.magnitude, given.magnitude, rel_tol=1e-6, abs_tol=1e-300):
+    if not math.isclose(got.magnitude, given.magnitude, rel_tol=CONSISTENCY_TOL, abs_tol=1e-300):
         solved = ", ".join(f"{x} = {format_quantity(steps[x].value)}" for x in plan.solved)
         first = next((steps[b.equations[0]] for b in plan.blocks), None)
         first_text = (f"{first.name} = {format_quantity(first.value)}" if first is not None
@@ -99,8 +104,8 @@ def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, 
         qdef = model.ruleset.quantities[x]
         quantity = from_base(values[x], qdef.unit)
         chain = _chain(model, q, x, plan.known)
-        formula = f"{q} = {rule.expr.text}  (solved for {x}" + (
-            f" through {', '.join(chain)}" if chain else "") + ")"
+        through = f" through {', '.join(chain)}" if chain else ""
+        formula = f"{q} = {rule.expr.text}  (solved for {x}{through})"
         note = f"{method}; {q} = {format_quantity(steps[q].value)} pins {x}"
         if qdef.integer and not float(quantity.magnitude).is_integer():
             note += f"; {x} is a whole number: the exact root lies between " \
@@ -109,6 +114,60 @@ def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, 
                                     if n != x)}))
         result[x] = Step(x, quantity, "solved", rule.id, formula, inputs, rule.source, note)
     return result
+
+
+def _with_closed_form(model, step: Step, q: str, steps) -> Step:
+    """A solved step restated as ``x = <formula>`` when sympy rearranges its path."""
+    closed = closed_form(model, q, step.name, {n: to_base(s.value) for n, s in steps.items()})
+    if closed is None:
+        return step
+    formula, inputs = closed
+    method, _, *rest = step.note.split("; ")
+    chain = step.formula.split("(solved for ", 1)[1].rstrip(")")
+    note = "; ".join([method, f"{q} = {format_quantity(steps[q].value)}, rule {step.rule} "
+                              f"rearranged for {chain}", *rest])
+    return dataclasses.replace(step, formula=f"{step.name} = {formula}", inputs=inputs,
+                               note=note)
+
+
+def closed_form(model, q: str, x: str, at: dict[str, float]):
+    """``x`` written out from the rule of ``q``, or None when sympy gives no single form.
+
+    Only the rules on the path from ``x`` up to ``q`` are expanded; everything beside the
+    path stays a named quantity, so the form reads like the rules. Each min/max on the path
+    takes the branch active at ``at`` (base-unit values at the solution).
+    """
+    on_path = set(model.downstream_of(x))
+    keep = frozenset(n for n in model.ruleset.quantities if n not in on_path and n != x) | {q}
+    comp = model.planner.composite(q, keep)
+    values = {model.symbols[n]: v for n, v in at.items()}
+    choice = {}
+    for atom in sorted(comp.atoms(*_BRANCHY), key=str):
+        try:
+            args = [float(a.xreplace(values)) for a in atom.args]
+        except TypeError:  # a symbol without a value: no branch to choose
+            return None
+        pick = max if isinstance(atom, sympy.Max) else min
+        choice[atom] = atom.args[args.index(pick(args))]
+    solution = _rearrange_cached(comp.xreplace(choice), model.symbols[q], model.symbols[x])
+    if solution is None:
+        return None
+    return sympy.sstr(solution), tuple(sorted(s.name for s in solution.free_symbols))
+
+
+@functools.lru_cache(maxsize=512)
+def _rearrange_cached(expr, target, unknown):
+    if expr.has(*_NO_SYMBOLIC) or sympy.count_ops(expr) > 200:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            solutions = sympy.solve(sympy.Eq(target, expr), unknown)
+    except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
+        return None
+    if len(solutions) != 1 or sympy.count_ops(solutions[0]) > 120:
+        return None
+    return solutions[0]
 
 
 def _names(expr) -> list[str]:

@@ -1,0 +1,61 @@
+"""The ``costgraph`` command line: a thin layer over the Python API.
+
+Each command group lives in its own module under ``costgraph.cli`` and exposes
+``register(app)``, which adds its commands to the app with ``@app.command(...)``. To add a
+command group:
+
+1. write ``costgraph/cli/<group>.py`` with a ``register(app: typer.Typer)`` function, taking
+   the shared options (``PresetOpt``, ``SetOpt``, ``RulesOpt``, ``JsonOpt``...) from
+   ``costgraph.cli.common`` and putting an ``Example:`` in every command's help;
+2. add the module's name to ``COMMANDS`` below (one line).
+
+Errors derived from ``costgraph.errors.CostgraphError`` need no handling in a command: the
+group prints them as one line on stderr and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Optional
+
+import typer
+
+from .common import CostgraphGroup
+
+# command modules, in the order `costgraph --help` lists them
+COMMANDS = ["solve", "seek", "explain", "graph", "listing"]
+
+app = typer.Typer(
+    name="costgraph",
+    cls=CostgraphGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: stable text, paragraphs and examples kept as written
+    help="What does an LLM output token cost, and why? Solve, seek and explain costs "
+         "derived from first principles by a graph of rules with units.\n\n"
+         "Example:\n\n    costgraph solve --find cost_per_mtok --explain",
+)
+
+
+def _version(value: bool):
+    if value:
+        from costgraph import __version__
+
+        typer.echo(f"costgraph {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None):
+    """What does an LLM output token cost, and why?"""
+
+
+for _name in COMMANDS:
+    importlib.import_module(f"{__name__}.{_name}").register(app)
+
+
+def main() -> None:
+    """The console script ``costgraph`` and ``python -m costgraph``."""
+    app(prog_name="costgraph")

@@ -1,0 +1,92 @@
+"""``costgraph seek``: the best value of one quantity under constraints (``Model.seek``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from costgraph.units import format_quantity
+
+from .common import (ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt,
+                     check_diagram_path, echo, echo_json, parse_range, query, save_diagram,
+                     table)
+from .show import constraint_table
+
+
+def seek(maximize: Annotated[Optional[str], typer.Option(
+             "--maximize", metavar="NAME", help="The quantity to make as large as possible.")
+         ] = None,
+         minimize: Annotated[Optional[str], typer.Option(
+             "--minimize", metavar="NAME", help="The quantity to make as small as possible.")
+         ] = None,
+         where: Annotated[Optional[list[str]], typer.Option(
+             "--where", metavar="CONSTRAINT",
+             help='An inequality that must hold, e.g. "cost_per_mtok <= 2 USD/Mtok"; '
+                  "repeatable. The rules' declared constraints always apply.")] = None,
+         vary: Annotated[Optional[list[str]], typer.Option(
+             "--vary", metavar="NAME[=LO..HI]",
+             help="A quantity the search may change, within LO..HI (numbers in its declared "
+                  "unit, or with units); repeatable.")] = None,
+         preset: PresetOpt = None, set_: SetOpt = None, explain: ExplainOpt = False,
+         output: OutputOpt = None, json: JsonOpt = False, rules: RulesOpt = None):
+    """Find the largest or smallest value of a quantity under constraints.
+
+    The search varies the --vary quantities (whole numbers stay whole) and keeps every
+    --where inequality and every constraint the rules declare (weights and KV fit in HBM).
+    It reports the optimum, the point that reaches it, and the constraints that bind; when
+    nothing is feasible it says which constraint fails by how much at the least-bad point.
+
+    Example:
+
+    \b
+        costgraph seek --maximize context_len --where "cost_per_mtok <= 2 USD/Mtok" \\
+            --vary batch=1..512 --explain -o context.svg
+    """
+    if (maximize is None) == (minimize is None):
+        raise typer.BadParameter("give exactly one of --maximize NAME or --minimize NAME",
+                                 param_hint="--maximize/--minimize")
+    check_diagram_path(output)
+    q = query(rules, preset, set_)
+    objective = maximize or minimize
+    found = q.model.seek(**({"maximize": maximize} if maximize else {"minimize": minimize}),
+                         subject_to=list(where or []), vary=parse_vary(vary),
+                         given=q.given, presets=q.presets)
+    if json:
+        echo_json(found.to_dict())
+    else:
+        print_seek(found, objective, "maximum" if maximize else "minimum", explain)
+    if output is not None:
+        save_diagram(found.result.graph(objective, binding=binding_ids(found)), output)
+
+
+def parse_vary(items: list[str] | None) -> dict[str, tuple | None]:
+    """``["batch=1..512", "n_gpus"]`` → ``{"batch": (1.0, 512.0), "n_gpus": None}``."""
+    vary: dict[str, tuple | None] = {}
+    for item in items or []:
+        name, sep, span = item.partition("=")
+        vary[name.strip()] = parse_range(span, "--vary") if sep else None
+    return vary
+
+
+def binding_ids(found) -> list[str]:
+    return [getattr(b, "id", str(b)) for b in found.binding]
+
+
+def print_seek(found, objective: str, word: str, explain: bool) -> None:
+    """The optimum, the point reaching it, the binding constraints, and the derivation."""
+    point = table("quantity", "value")
+    for name, value in found.point.items():
+        point.add_row(name, format_quantity(value))
+    parts = [f"{word} {objective} = {format_quantity(found.value)}", "", point]
+    ids = binding_ids(found)
+    parts.append("binding: " + (", ".join(ids) if ids else "none"))
+    if found.result.constraints:
+        parts += ["", constraint_table(found.result.constraints, ids)]
+    if explain:
+        parts += ["", found.explain(), "", found.result.explain(objective)]
+    echo(*parts)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("seek")(seek)

@@ -1,0 +1,43 @@
+"""``costgraph solve``: values from presets and given values, in any direction."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .common import (ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt,
+                     check_diagram_path, echo_json, query, save_diagram)
+from .show import print_result
+
+FindOpt = Annotated[list[str], typer.Option(
+    "--find", "-f", metavar="NAME", help="A quantity to solve for; repeatable.")]
+
+
+def solve(find: FindOpt, preset: PresetOpt = None, set_: SetOpt = None,
+          explain: ExplainOpt = False, output: OutputOpt = None, json: JsonOpt = False,
+          rules: RulesOpt = None):
+    """Solve for quantities from presets and --set values.
+
+    Any quantity may be given, derived ones too: give a price and find the context that
+    meets it, and the rules are inverted to answer.
+
+    Example:
+
+        costgraph solve --find cost_per_mtok -p default --set batch=128 --explain
+
+        costgraph solve --find context_len --set cost_per_mtok="2 USD/Mtok"
+    """
+    check_diagram_path(output)
+    q = query(rules, preset, set_)
+    result = q.model.solve(given=q.given, find=find, presets=q.presets)
+    if json:
+        echo_json(result.to_dict())
+    else:
+        print_result(result, explain)
+    if output is not None:
+        save_diagram(result.graph(find[0]), output)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("solve")(solve)

@@ -187,3 +187,23 @@ def tiny_model_for_property(tmp_path_factory):
     (root / "core.yaml").write_text(TINY_RULES)
     (root / "presets" / "s.yaml").write_text(TINY_PRESETS)
     return cg.load(root, cache=False)
+
+
+def test_coupled_unknowns_are_solved_together(make_rules):
+    model = cg.load(make_rules(core="""
+        description: two equations that need each other
+        quantities:
+          x: {unit: m, description: first input}
+          y: {unit: m, description: second input}
+          total: {unit: m, description: x plus y}
+          spread: {unit: m, description: x minus twice y, bounds: [null, null]}
+        rules:
+          - {id: r.total, defines: total, expr: x + y, description: sum, source: test}
+          - {id: r.spread, defines: spread, expr: x - 2 * y, description: diff, source: test}
+        """), cache=False)
+    plan = model.planner.plan(frozenset({"total", "spread"}), ("x", "y"))
+    assert [b.unknowns for b in plan.blocks] == [("x", "y")]
+    r = model.solve(given={"total": "10 m", "spread": "1 m"}, find=["x", "y"])
+    assert r["x"].to("m").magnitude == pytest.approx(7.0, rel=1e-9)
+    assert r["y"].to("m").magnitude == pytest.approx(3.0, rel=1e-9)
+    assert r.steps["x"].note.startswith("solved numerically (joint root)")

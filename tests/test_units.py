@@ -68,8 +68,9 @@ def test_one_registry_for_everything():
     assert costgraph.Quantity is units.Quantity
 
 
-@pytest.mark.parametrize("module", ["units", "expr", "model"])
+@pytest.mark.parametrize("module", ["units", "expr", "model", "__init__"])
 def test_docstring_examples_run(module):
-    mod = __import__(f"costgraph.{module}", fromlist=["x"])
+    mod = costgraph if module == "__init__" else __import__(f"costgraph.{module}",
+                                                            fromlist=["x"])
     failures, _ = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert failures == 0

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ExpressionError
-from .expr import parse_constraint, parse_expression
+from .expr import parse_constraint
 from .units import format_quantity
 
 
@@ -150,9 +150,8 @@ def derivation_graph(result, name: str | None = None, *, depth: int | None = Non
     ``depth`` limits how many quantities back from ``name`` are drawn; ``constraints`` adds
     the result's constraints on the quantities drawn (with what they need); ``binding``
     names constraint ids to mark as binding (a seek's), besides those with no slack.
-    A quantity solved by inverting a rule is drawn with that rule's equation: the given
-    value the rule defines feeds the inverted rule, and so do the rule's other terms,
-    which may themselves depend on the solved value (the loop the solver closed).
+    A quantity solved by inverting a rule is drawn with that rule, marked as used
+    backwards, fed by the quantities of the rearranged equation.
     """
     name = name or result.targets[0]
     result.step(name)  # an unknown name fails here with the closest names
@@ -175,28 +174,17 @@ def derivation_graph(result, name: str | None = None, *, depth: int | None = Non
                    tuple(sorted(set(edges), key=lambda e: (e.tail, e.head, e.kind))), rankdir)
 
 
-def _children(result, name: str) -> tuple[str | None, list[str], str | None]:
-    """(rule id, the quantities feeding it, the value that pinned it when solved)."""
+def _children(result, name: str) -> tuple[str | None, list[str]]:
+    """(the rule that gave ``name``, the quantities that fed it); (None, []) for inputs.
+
+    A solved step's inputs are the quantities of its rule rearranged for it, so an
+    inverted rule is drawn like a forward one: its inputs (the given value among them)
+    feed it, and it gives the solved quantity.
+    """
     step = result.steps[name]
-    if step.kind == "derived":
-        return step.rule, [n for n in step.inputs if n in result.steps], None
-    if step.kind == "solved" and step.formula:
-        pinned, rhs = _solved_equation(step.formula)
-        if pinned in result.steps:
-            feeds = sorted((rhs | {pinned}) & set(result.steps) - {name})
-            return step.rule, feeds, pinned
-        return step.rule, [n for n in step.inputs if n in result.steps], None
-    return None, [], None
-
-
-def _solved_equation(formula: str) -> tuple[str, set[str]]:
-    """``q = expr  (solved for x ...)`` → (q, names in expr)."""
-    left, _, rest = formula.partition(" = ")
-    expr_text = rest.split("  (solved", 1)[0]
-    try:
-        return left.strip(), set(parse_expression(expr_text).names)
-    except ExpressionError:
-        return left.strip(), set()
+    if step.kind in ("derived", "solved") and step.rule:
+        return step.rule, [n for n in step.inputs if n in result.steps]
+    return None, []
 
 
 def _closure(result, start, depth) -> set[str]:
@@ -220,7 +208,7 @@ def _quantity_parts(result, names: set[str], target: str) -> tuple[list[Node], l
     for name in sorted(names):
         step = result.steps[name]
         nodes.append(_quantity_node(step, name in targets))
-        rule, feeds, pinned = _children(result, name)
+        rule, feeds = _children(result, name)
         if rule is None:
             continue
         rule_id = f"r:{rule}"  # a result uses each rule once, forward or inverted

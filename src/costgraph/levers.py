@@ -1,0 +1,367 @@
+"""Levers: which input moves a quantity most, exactly, at the point the presets describe.
+
+For each leaf input of the target (a value the presets or ``given`` fix, that the target
+depends on) the elasticity ∂ln(target)/∂ln(input) is the derivative of the rules themselves:
+the target's composite expression (``Planner.composite``) is differentiated by sympy. Where
+the rules branch — ``max(memory_time, compute_time)``, ``where(...)`` — the branch active at
+the point is taken before differentiating, so a memory-bound step has zero elasticity to
+peak FLOPs; ``floor`` and ``ceil`` are constant between their jumps and contribute none.
+Elasticities are computed over base-unit magnitudes, which changes nothing: a ratio of
+relative changes does not depend on the unit.
+
+Where an input's range is known (``low``/``high`` on its preset value, or stated through
+``ranges``), the target is also evaluated at each end with everything else fixed — the swing
+a tornado chart draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pint
+import sympy
+
+from .errors import NoSolutionError, UnknownQuantityError
+from .table import Table
+from .units import Quantity, format_number, format_quantity, from_base, to_base
+
+Z95 = 1.6448536269514722  # the standard normal's 95th percentile: low/high are P5/P95
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One input's pull on the target.
+
+    Attributes
+    ----------
+    name : str
+        The input quantity.
+    value : pint.Quantity
+        Its value at the point.
+    elasticity : float
+        ∂ln(target)/∂ln(name): the target's relative change per relative change of the input.
+    source : str
+        Where the value came from (preset and citation, or ``given``).
+    low, high : pint.Quantity or None
+        The input's range, when known.
+    target_low, target_high : pint.Quantity or None
+        The target with the input at ``low`` and at ``high``, everything else fixed.
+    range_source : str or None
+        ``"preset"`` or ``"stated"``.
+    """
+
+    name: str
+    value: pint.Quantity
+    elasticity: float
+    source: str
+    low: pint.Quantity | None = None
+    high: pint.Quantity | None = None
+    target_low: pint.Quantity | None = None
+    target_high: pint.Quantity | None = None
+    range_source: str | None = None
+
+    @property
+    def swing(self) -> float | None:
+        """``|target_high - target_low|`` in the target's unit, or None without a range."""
+        if self.target_low is None:
+            return None
+        return abs(float((self.target_high - self.target_low).to(self.target_low.units).magnitude))
+
+
+@dataclass(frozen=True)
+class LeverTable:
+    """The target at the point and its levers, ranked (largest first)."""
+
+    target: str
+    value: pint.Quantity
+    levers: tuple[Lever, ...]
+    scenario: str
+    rank: str
+
+    def __iter__(self) -> Iterator[Lever]:
+        return iter(self.levers)
+
+    def __len__(self) -> int:
+        return len(self.levers)
+
+    def __getitem__(self, name: str) -> Lever:
+        for lever in self.levers:
+            if lever.name == name:
+                return lever
+        raise KeyError(f"{name} is not a lever of {self.target}; levers: "
+                       f"{', '.join(lv.name for lv in self.levers)}")
+
+    @property
+    def title(self) -> str:
+        return f"Levers on {self.target} ({self.scenario})"
+
+    def table(self) -> Table:
+        """One row per lever: value, elasticity, range and the target at each end."""
+        unit = f"{self.value.units:~P}"
+        rows = self.levers
+
+        def column(get):
+            return np.array([np.nan if get(lv) is None else get(lv) for lv in rows], dtype=float)
+
+        columns = {
+            "input": np.array([lv.name for lv in rows], dtype=str),
+            "value": column(lambda lv: float(lv.value.magnitude)),
+            "unit": np.array([f"{lv.value.units:~P}" for lv in rows], dtype=str),
+            "elasticity": column(lambda lv: lv.elasticity),
+            "low": column(lambda lv: lv.low and float(lv.low.magnitude)),
+            "high": column(lambda lv: lv.high and float(lv.high.magnitude)),
+            f"{self.target}_at_low": column(lambda lv: lv.target_low and
+                                            float(lv.target_low.to(unit).magnitude)),
+            f"{self.target}_at_high": column(lambda lv: lv.target_high and
+                                             float(lv.target_high.to(unit).magnitude)),
+            "swing": column(lambda lv: lv.swing),
+        }
+        units = {f"{self.target}_at_low": unit, f"{self.target}_at_high": unit, "swing": unit}
+        return Table.build(self.title, columns, units)
+
+    def to_csv(self, path=None):
+        return self.table().to_csv(path)
+
+    def to_dict(self) -> dict:
+        return {"target": self.target, "value": float(self.value.magnitude),
+                "unit": f"{self.value.units:~P}", "scenario": self.scenario, "rank": self.rank,
+                "levers": [_lever_dict(lv) for lv in self.levers]}
+
+    def text(self) -> str:
+        """A plain ranked table for terminals and logs."""
+        lines = [f"{self.target} = {format_quantity(self.value)}  ({self.scenario})",
+                 f"{'input':<28} {'value':>16} {'elasticity':>11} {'low .. high':>26} "
+                 f"{'swing':>12}"]
+        for lv in self.levers:
+            span = "" if lv.low is None else \
+                f"{format_number(lv.low.magnitude)} .. {format_number(lv.high.magnitude)}"
+            swing = "" if lv.swing is None else format_number(lv.swing)
+            lines.append(f"{lv.name:<28} {format_quantity(lv.value):>16} "
+                         f"{lv.elasticity:>+11.4f} {span:>26} {swing:>12}")
+        return "\n".join(lines)
+
+
+def _lever_dict(lv: Lever) -> dict:
+    def q(x):
+        return None if x is None else float(x.magnitude)
+
+    return {"name": lv.name, "value": q(lv.value), "unit": f"{lv.value.units:~P}",
+            "elasticity": lv.elasticity, "source": lv.source, "low": q(lv.low),
+            "high": q(lv.high), "target_low": q(lv.target_low),
+            "target_high": q(lv.target_high), "swing": lv.swing,
+            "range_source": lv.range_source}
+
+
+def levers(model, target: str, *, presets=None, given: Mapping | None = None,
+           inputs=None, ranges: Mapping | None = None, rank: str = "elasticity",
+           include_zero: bool = False) -> LeverTable:
+    """Rank the leaf inputs of ``target`` by how strongly they move it.
+
+    Parameters
+    ----------
+    model : costgraph.Model
+    target : str
+        A derived quantity, e.g. ``"cost_per_mtok"``.
+    presets, given
+        The point, as for ``Model.solve``.
+    inputs : list of str, optional
+        Restrict to these leaf inputs (default: every leaf input of the target).
+    ranges : mapping, optional
+        Name to ``(low, high)`` (numbers in the declared unit, or text with units); overrides
+        the presets' ranges and adds ranges for inputs that have none (``batch``).
+    rank : {"elasticity", "swing"}
+        Order by ``|elasticity|`` or by swing (inputs without a range last).
+    include_zero : bool
+        Keep inputs with zero elasticity and no range (conventions, unused branches).
+
+    Returns
+    -------
+    LeverTable
+
+    Examples
+    --------
+    >>> import costgraph as cg
+    >>> table = cg.load().levers("cost_per_mtok")
+    >>> round(table["utilisation"].elasticity, 6)
+    -1.0
+    """
+    if rank not in ("elasticity", "swing"):
+        raise ValueError(f"rank must be 'elasticity' or 'swing', not {rank!r}")
+    point = Point.at(model, target, presets, given)
+    names = point.leaves if inputs is None else _checked(model, point, inputs)
+    elasticities = point.elasticities(names)
+    spans = _ranges(model, point, names, ranges or {}, presets)
+    at_ends = _ends(model, point, presets, given, spans)
+    rows = []
+    for name in names:
+        low, high, how = spans.get(name, (None, None, None))
+        ends = at_ends.get(name, (None, None))
+        if not include_zero and elasticities[name] == 0 and low is None:
+            continue
+        rows.append(Lever(name, point.steps[name].value, elasticities[name],
+                          point.steps[name].source or point.steps[name].kind,
+                          low, high, ends[0], ends[1], how))
+    if rank == "swing":
+        rows.sort(key=lambda lv: (lv.swing is None, -(lv.swing or 0), lv.name))
+    else:
+        rows.sort(key=lambda lv: (-abs(lv.elasticity), lv.name))
+    from .sweep import scenario_label
+
+    return LeverTable(target, point.value, tuple(rows), scenario_label(model, presets, given),
+                      rank)
+
+
+@dataclass(frozen=True)
+class Point:
+    """The target's composite expression with its active branches at one point."""
+
+    model: object
+    target: str
+    steps: dict
+    leaves: tuple[str, ...]
+    expr: sympy.Expr  # active branches only
+    subs: dict
+    value: pint.Quantity
+
+    @classmethod
+    def at(cls, model, target, presets=None, given=None) -> "Point":
+        rs = model.ruleset
+        if target not in rs.quantities:
+            raise UnknownQuantityError(target, list(rs.quantities), "levers")
+        if rs.rule_for(target) is None:
+            raise NoSolutionError(target, "it is an input; levers need a derived quantity "
+                                          "such as cost_per_mtok")
+        steps = model.known_steps(presets, given)
+        steps.pop(target, None)
+        known = frozenset(steps)
+        plan = model.planner.plan(known, (target,))  # raises when under-determined
+        if plan.blocks:
+            raise NoSolutionError(target, "levers differentiate the rules forward; "
+                                          f"{', '.join(plan.solved)} would have to be solved "
+                                          "for first: give it instead of the value that pins it")
+        leaves = leaf_inputs(model, target, known)
+        subs = {model.symbols[n]: sympy.Float(to_base(steps[n].value), 17) for n in leaves}
+        expr = active_branches(model.planner.composite(target, known), subs)
+        magnitude = float(expr.xreplace(subs))
+        unit = rs.quantities[target].unit
+        return cls(model, target, steps, leaves, expr, subs, from_base(magnitude, unit))
+
+    def elasticities(self, names) -> dict[str, float]:
+        """Exact ∂ln(target)/∂ln(x) for each name (0 where the target does not use x)."""
+        f0 = float(self.expr.xreplace(self.subs))
+        out = {}
+        for name in names:
+            symbol = self.model.symbols[name]
+            if symbol not in self.expr.free_symbols or f0 == 0:
+                out[name] = 0.0
+                continue
+            slope = sympy.diff(self.expr, symbol).xreplace(self.subs)
+            out[name] = float(slope) * float(self.subs[symbol]) / f0 + 0.0
+        return out
+
+
+def leaf_inputs(model, target: str, known) -> tuple[str, ...]:
+    """The known names the target's value flows from (walking up, stopping at known ones)."""
+    rs = model.ruleset
+    seen, found, stack = set(), set(), [target]
+    while stack:
+        name = stack.pop()
+        rule = rs.rule_for(name)
+        for dep in (rule.expr.names if rule is not None else ()):
+            if dep in seen:
+                continue
+            seen.add(dep)
+            if dep in known:
+                found.add(dep)
+            else:
+                stack.append(dep)
+    return tuple(sorted(found))
+
+
+def active_branches(expr: sympy.Expr, subs: Mapping) -> sympy.Expr:
+    """``expr`` with every max/min/where replaced by its branch active at ``subs``.
+
+    ``floor``/``ceil`` become their value there: constant between jumps, so their
+    derivative is zero. Ties pick the first argument.
+    """
+    if not expr.args:
+        return expr
+    if isinstance(expr, sympy.Piecewise):
+        for branch, condition in expr.args:
+            if bool(condition.xreplace(subs)):
+                return active_branches(branch, subs)
+        raise NoSolutionError(str(expr), "no branch of where() holds at this point")
+    args = [active_branches(a, subs) for a in expr.args]
+    if isinstance(expr, (sympy.Max, sympy.Min)):
+        values = [float(a.xreplace(subs)) for a in args]
+        pick = int(np.argmax(values) if isinstance(expr, sympy.Max) else np.argmin(values))
+        return args[pick]
+    if isinstance(expr, (sympy.floor, sympy.ceiling)):
+        return sympy.Float(float(expr.func(args[0].xreplace(subs))), 17)
+    return expr.func(*args)
+
+
+def _checked(model, point, inputs) -> tuple[str, ...]:
+    names = []
+    for name in ([inputs] if isinstance(inputs, str) else inputs):
+        if name not in model.ruleset.quantities:
+            raise UnknownQuantityError(name, list(model.ruleset.quantities), "levers inputs")
+        if name not in point.leaves:
+            raise NoSolutionError(point.target, f"{name} is not a leaf input of it here; "
+                                                f"leaf inputs: {', '.join(point.leaves)}")
+        names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def _ranges(model, point, names, stated, presets) -> dict:
+    """name -> (low, high, "preset"|"stated") in the declared unit, for names with a range."""
+    from .scenario import resolve_presets
+
+    for name in stated:
+        if name not in names:
+            raise NoSolutionError(point.target, f"a range is stated for {name}, which is not "
+                                                f"one of the levers: {', '.join(names)}")
+    resolved = resolve_presets(model.ruleset, presets)
+    out = {}
+    for name in names:
+        if name in stated:
+            low, high = stated[name]
+            out[name] = (model.coerce(name, low, "range"), model.coerce(name, high, "range"),
+                         "stated")
+            continue
+        # a given value replaces the preset's, and with it the preset's range
+        if point.steps[name].kind != "preset" or name not in resolved:
+            continue
+        span = preset_span(resolved[name].value)
+        if span is not None:
+            unit = model.ruleset.quantities[name].pint_unit
+            out[name] = (span[0].to(unit), span[1].to(unit), "preset")
+    return out
+
+
+def preset_span(value) -> tuple | None:
+    """(low, high) of a preset value: its stated ends, or value ± 1.645 sd for a normal."""
+    if value.low is not None and value.high is not None:
+        return value.low, value.high
+    if value.sd is not None:
+        return value.quantity - Z95 * value.sd, value.quantity + Z95 * value.sd
+    return None
+
+
+def _ends(model, point, presets, given, spans) -> dict:
+    """The target with each ranged input at its low and its high end, all else fixed."""
+    if not spans:
+        return {}
+    names = sorted(spans)
+    f = model.compile(point.target, names, given=given, presets=presets)
+    base = {n: float(point.steps[n].value.magnitude) for n in names}
+    arrays = {n: np.full(2 * len(names), base[n]) for n in names}
+    for i, name in enumerate(names):
+        arrays[name][2 * i] = spans[name][0].magnitude
+        arrays[name][2 * i + 1] = spans[name][1].magnitude
+    values = f(**arrays)
+    unit = model.ruleset.quantities[point.target].pint_unit
+    return {n: (Quantity(values[2 * i], unit), Quantity(values[2 * i + 1], unit))
+            for i, n in enumerate(names)}

@@ -1,0 +1,334 @@
+"""Uncertainty: the presets' input ranges drawn through the compiled path to a spread.
+
+A preset value may carry a range (``low``, ``high``, ``sd``) and a ``distribution``. Each
+such input of the target is sampled independently, the target is evaluated at every sample
+through the compiled path, and the result reports percentiles, mean, spread and which inputs
+explain the variance. The same ``seed`` gives the same numbers.
+
+How each distribution reads the preset value (``value``, ``low``, ``high``, ``sd``):
+
+* ``uniform`` — every value in ``[low, high]`` equally likely; ``value`` is only the point
+  estimate. A range given without a distribution is sampled this way.
+* ``triangular`` — minimum ``low``, mode ``value``, maximum ``high``.
+* ``normal`` — mean ``value``; standard deviation ``sd``, or, without one, the ``sd`` that makes
+  ``low`` and ``high`` the 5th and 95th percentiles (``(high - low) / (2 × 1.645)``).
+* ``lognormal`` — ``low`` and ``high`` are the 5th and 95th percentiles; the median is
+  ``sqrt(low × high)`` (``value`` is only the point estimate).
+
+Normal and lognormal draws are truncated to the quantity's declared bounds (a utilisation
+never exceeds 1): they are drawn by inverting the distribution function over the part of it
+inside the bounds. Whole-number quantities are rounded after drawing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pint
+from scipy import special
+
+from .errors import NoSolutionError, UnknownQuantityError
+from .levers import Z95, leaf_inputs
+from .table import Table, frozen_array, frozen_mapping
+from .units import Quantity, format_number, format_quantity, format_unit
+
+DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
+
+
+@dataclass(frozen=True)
+class InputDistribution:
+    """How one input is drawn: all numbers in the quantity's declared unit."""
+
+    name: str
+    distribution: str
+    value: float
+    low: float | None
+    high: float | None
+    sd: float | None
+    unit: str
+    source: str
+    bounds: tuple[float, float]
+    integer: bool = False
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` draws (see the module docstring for each distribution)."""
+        kind = self.distribution
+        if kind == "uniform":
+            x = rng.uniform(self.low, self.high, n)
+        elif kind == "triangular":
+            x = rng.triangular(self.low, self.value, self.high, n) if self.high > self.low \
+                else np.full(n, self.value)
+        elif kind == "normal":
+            sd = self.sd if self.sd is not None else (self.high - self.low) / (2 * Z95)
+            x = _truncated(rng, n, self.value, sd, *self.bounds)
+        else:
+            mu = 0.5 * (np.log(self.low) + np.log(self.high))
+            sigma = (np.log(self.high) - np.log(self.low)) / (2 * Z95)
+            low, high = self.bounds
+            x = np.exp(_truncated(rng, n, mu, sigma, np.log(max(low, 1e-300)),
+                                  np.log(high) if np.isfinite(high) else np.inf))
+        return np.round(x) if self.integer else x
+
+    def describe(self) -> str:
+        """The distribution in words: ``uniform, 30,000 .. 35,000 USD``."""
+        unit = format_unit(self.unit)
+        if self.distribution == "normal" and self.sd is not None:
+            return f"normal, mean {format_number(self.value)}, sd {format_number(self.sd)} " \
+                   f"{unit}".rstrip()
+        middle = f"mode {format_number(self.value)}, " if self.distribution == "triangular" \
+            else ""
+        quantiles = " (P5 .. P95)" if self.distribution in ("normal", "lognormal") else ""
+        return f"{self.distribution}, {middle}{format_number(self.low)} .. " \
+               f"{format_number(self.high)} {unit}".rstrip() + quantiles
+
+
+def _truncated(rng, n, mean, sd, low, high) -> np.ndarray:
+    if sd <= 0:
+        return np.full(n, float(mean))
+    a, b = special.ndtr((low - mean) / sd), special.ndtr((high - mean) / sd)
+    return mean + sd * special.ndtri(rng.uniform(a, b, n))
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """An input's share of the target's variance.
+
+    ``share`` is the first-order index Var(E[target | input]) / Var(target), estimated from
+    the same samples by binning the input into quantiles and removing the share that bin
+    noise alone would show; shares of independent inputs sum to at most about 1 (the rest
+    is interaction). ``correlation`` is the Pearson coefficient.
+    """
+
+    name: str
+    share: float
+    correlation: float
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """The target's spread over the sampled inputs."""
+
+    target: str
+    unit: str
+    point: pint.Quantity
+    samples: np.ndarray
+    inputs: tuple[InputDistribution, ...]
+    drawn: Mapping[str, np.ndarray]
+    contributors: tuple[Contributor, ...]
+    feasible: np.ndarray
+    seed: int | None
+    scenario: str
+
+    def percentile(self, q: float) -> pint.Quantity:
+        return Quantity(float(np.percentile(self.samples, q)), self.unit)
+
+    @property
+    def p5(self) -> pint.Quantity:
+        return self.percentile(5)
+
+    @property
+    def p50(self) -> pint.Quantity:
+        return self.percentile(50)
+
+    @property
+    def p95(self) -> pint.Quantity:
+        return self.percentile(95)
+
+    @property
+    def mean(self) -> pint.Quantity:
+        return Quantity(float(np.mean(self.samples)), self.unit)
+
+    @property
+    def std(self) -> pint.Quantity:
+        return Quantity(float(np.std(self.samples)), self.unit)
+
+    @property
+    def feasible_fraction(self) -> float:
+        return float(np.mean(self.feasible)) if len(self.feasible) else 1.0
+
+    @property
+    def title(self) -> str:
+        return f"Uncertainty of {self.target} ({self.scenario}; {len(self.samples):,} samples)"
+
+    def table(self) -> Table:
+        """Every sample: the drawn inputs, the target and whether the constraints held."""
+        columns = {n: self.drawn[n] for n in sorted(self.drawn)}
+        columns[self.target] = self.samples
+        columns["feasible"] = self.feasible
+        units = {d.name: d.unit for d in self.inputs}
+        units[self.target] = self.unit
+        return Table.build(self.title, columns, units,
+                           {d.name for d in self.inputs if d.integer})
+
+    def to_csv(self, path=None):
+        return self.table().to_csv(path)
+
+    def to_dict(self) -> dict:
+        """The summary (no samples): percentiles, mean, std, contributors, inputs."""
+        def mag(q):
+            return float(q.magnitude)
+
+        return {"target": self.target, "unit": self.unit, "scenario": self.scenario,
+                "samples": int(len(self.samples)), "seed": self.seed,
+                "point": mag(self.point), "p5": mag(self.p5), "p50": mag(self.p50),
+                "p95": mag(self.p95), "mean": mag(self.mean), "std": mag(self.std),
+                "feasible_fraction": self.feasible_fraction,
+                "contributors": [{"name": c.name, "share": c.share,
+                                  "correlation": c.correlation} for c in self.contributors],
+                "inputs": [{"name": d.name, "distribution": d.distribution, "value": d.value,
+                            "low": d.low, "high": d.high, "sd": d.sd, "unit": d.unit,
+                            "source": d.source} for d in self.inputs]}
+
+    def text(self) -> str:
+        lines = [self.title,
+                 f"  point {format_quantity(self.point)}   P5 {format_quantity(self.p5)}   "
+                 f"P50 {format_quantity(self.p50)}   P95 {format_quantity(self.p95)}",
+                 f"  mean {format_quantity(self.mean)}   std {format_quantity(self.std)}   "
+                 f"constraints hold in {self.feasible_fraction:.1%} of samples",
+                 "  variance explained (first order):"]
+        described = {d.name: d.describe() for d in self.inputs}
+        for c in self.contributors:
+            lines.append(f"    {c.name:<26} {c.share:>6.1%}  {described[c.name]}")
+        return "\n".join(lines)
+
+
+def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None = 0,
+                presets=None, given: Mapping | None = None, inputs=None,
+                constraints="declared") -> UncertaintyResult:
+    """Draw every ranged input of ``target`` and report the target's spread.
+
+    Parameters
+    ----------
+    model : costgraph.Model
+    target : str
+        A derived quantity, e.g. ``"cost_per_mtok"``.
+    samples : int
+        Number of draws.
+    seed : int or None
+        Seed of numpy's default generator; the same seed gives the same result.
+    presets, given
+        The point, as for ``Model.solve``. A given value is fixed, never drawn.
+    inputs : list of str, optional
+        Draw only these (default: every leaf input of the target whose preset value has a
+        range).
+    constraints : "declared" or list
+        Constraints whose holding is recorded per sample in ``feasible``.
+
+    Returns
+    -------
+    UncertaintyResult
+
+    Examples
+    --------
+    >>> import costgraph as cg
+    >>> u = cg.load().uncertainty("cost_per_mtok", samples=2000, seed=1)
+    >>> u.p5 <= u.point <= u.p95
+    True
+    """
+    from .sweep import scenario_label
+
+    if samples < 2:
+        raise ValueError(f"uncertainty needs at least 2 samples, not {samples}")
+    dists = input_distributions(model, target, presets, given, inputs)
+    if not dists:
+        raise NoSolutionError(target, "no input it depends on has a range; give one a low and "
+                                      "high (and a distribution) in a preset")
+    rng = np.random.default_rng(seed)
+    drawn = {d.name: d.sample(rng, samples) for d in dists}
+    f = model.compile(target, [d.name for d in dists], given=given, presets=presets,
+                      constraints=constraints)
+    values = np.asarray(f(**drawn), dtype=float)
+    feasible = np.ones(samples, dtype=bool)
+    for slack in f.margins(**drawn).values():
+        feasible &= slack >= 0
+    point = float(f(**{d.name: np.array([d.value]) for d in dists})[0])
+    unit = model.ruleset.quantities[target].unit
+    return UncertaintyResult(
+        target, unit, Quantity(point, unit), frozen_array(values), tuple(dists),
+        frozen_mapping({n: frozen_array(v) for n, v in drawn.items()}),
+        tuple(contributors(drawn, values)), frozen_array(feasible), seed,
+        scenario_label(model, presets, given))
+
+
+def input_distributions(model, target, presets=None, given=None, inputs=None):
+    """The ranged leaf inputs of ``target`` at the scenario, as InputDistributions."""
+    from .scenario import resolve_presets
+
+    rs = model.ruleset
+    if target not in rs.quantities:
+        raise UnknownQuantityError(target, list(rs.quantities), "uncertainty")
+    steps = model.known_steps(presets, given)
+    steps.pop(target, None)
+    leaves = leaf_inputs(model, target, frozenset(steps))
+    resolved = resolve_presets(rs, presets)
+    chosen = leaves if inputs is None else list(inputs)
+    out = []
+    for name in chosen:
+        if name not in rs.quantities:
+            raise UnknownQuantityError(name, list(rs.quantities), "uncertainty inputs")
+        ranged = name in resolved and _has_range(resolved[name].value)
+        if name in (given or {}) or not ranged:
+            if inputs is None:
+                continue
+            raise NoSolutionError(target, f"{name} has no range to draw from"
+                                  + (" (it is given)" if name in (given or {}) else
+                                     "; give its preset value a low and high"))
+        if name not in leaves:
+            raise NoSolutionError(target, f"{name} is not an input of it here")
+        out.append(_distribution(model, name, resolved[name]))
+    return sorted(out, key=lambda d: d.name)
+
+
+def _has_range(value) -> bool:
+    return (value.low is not None and value.high is not None) or value.sd is not None
+
+
+def _distribution(model, name, scenario_value) -> InputDistribution:
+    q = model.ruleset.quantities[name]
+    v = scenario_value.value
+
+    def mag(x):
+        return None if x is None else float(model.coerce(name, x, "range of").magnitude)
+
+    kind = v.distribution or ("normal" if v.low is None else "uniform")
+    low, high, sd = mag(v.low), mag(v.high), (None if v.sd is None else
+                                              float(v.sd.to(q.pint_unit).magnitude))
+    value = float(v.quantity.to(q.pint_unit).magnitude)
+    if low is not None and not low <= high:
+        raise NoSolutionError(name, f"its range is empty: low {low:g} > high {high:g}")
+    if kind == "triangular" and not low <= value <= high:
+        raise NoSolutionError(name, f"a triangular range needs low <= value <= high "
+                                    f"({low:g}, {value:g}, {high:g})")
+    if kind == "lognormal" and not 0 < low:
+        raise NoSolutionError(name, "a lognormal range needs a positive low")
+    bounds = (-np.inf if q.low is None else q.low, np.inf if q.high is None else q.high)
+    source = f"{scenario_value.preset}" + (f"; {v.source}" if v.source else "")
+    return InputDistribution(name, kind, value, low, high, sd, q.unit, source, bounds, q.integer)
+
+
+def contributors(drawn: Mapping[str, np.ndarray], y: np.ndarray) -> list[Contributor]:
+    """First-order variance shares, estimated by quantile-binning each input."""
+    ok = np.isfinite(y)
+    n = int(ok.sum())
+    variance = float(np.var(y[ok])) if n else 0.0
+    # ~sqrt(n)/2 bins balances the two errors: too few bins blur E[y | x], too many leave
+    # sampling noise in the bin means, which alone "explains" about (bins - 1) / n
+    bins = int(min(100, max(2, np.sqrt(n) / 2)))
+    out = []
+    for name in sorted(drawn):
+        x = drawn[name][ok]
+        if variance == 0 or np.ptp(x) == 0:
+            out.append(Contributor(name, 0.0, 0.0))
+            continue
+        rank = np.empty(len(x), dtype=np.int64)
+        rank[np.argsort(x, kind="stable")] = np.arange(len(x))
+        group = rank * bins // len(x)
+        counts = np.bincount(group, minlength=bins)
+        means = np.bincount(group, weights=y[ok], minlength=bins) / np.maximum(counts, 1)
+        explained = float(np.sum(counts * (means - y[ok].mean()) ** 2) / len(x))
+        share = (explained / variance - (bins - 1) / n) / (1 - (bins - 1) / n)
+        corr = float(np.corrcoef(x, y[ok])[0, 1])
+        out.append(Contributor(name, float(np.clip(share, 0.0, 1.0)), corr))
+    return sorted(out, key=lambda c: (-c.share, c.name))

@@ -1,0 +1,110 @@
+"""The roofline of one GPU with the workload's decode and prefill points.
+
+The roof is ``min(peak_flops, hbm_bandwidth × intensity)`` per GPU at the precision in use.
+Decode points come straight from the rules: intensity ``arithmetic_intensity`` and achieved
+throughput ``flops_per_step / step_time / n_gpus``, one point per batch. The rules price
+decode only, so the prefill point is an estimate drawn from the same per-token quantities:
+a prompt of ``context_len`` tokens in one pass does ``context_len × weight_flops_per_token``
+plus, with causal attention attending on average to half the prompt, half of
+``context_len × attention_flops_per_token``; it reads the weights once
+(``weight_bytes_read_per_step``) and writes the prompt's KV (``context_len ×
+kv_bytes_per_token``). It is placed on the roof, since no rule gives a prefill time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..sweep import parse_values, scenario_label
+from ..table import Table
+from ..units import Quantity, to_base
+from .chart import Chart
+
+DECODE = ("arithmetic_intensity", "flops_per_step", "step_time", "peak_flops")
+FIXED = ("n_gpus", "hbm_bandwidth")  # inputs, read from the scenario
+PREFILL = ("weight_flops_per_token", "attention_flops_per_token", "weight_bytes_read_per_step",
+           "kv_bytes_per_token", "context_len")
+
+
+def roofline(model, *, presets=None, given=None, batches="1,8,64,256",
+             prefill: bool = True) -> Chart:
+    """Roofline chart of the scenario's GPU with decode points at ``batches`` and prefill.
+
+    Parameters
+    ----------
+    model : costgraph.Model
+    presets, given
+        The scenario, as for ``Model.solve``; ``batch`` is varied, so not given.
+    batches
+        Decode batches, as ``sweep`` reads them.
+    prefill : bool
+        Add the estimated prefill point (see the module docstring).
+
+    Returns
+    -------
+    Chart
+    """
+    values = parse_values(model, "batch", batches)
+    f = model.compile(list(DECODE), ["batch"], given=given, presets=presets)
+    out = {n: Quantity(v, model.ruleset.quantities[n].unit)
+           for n, v in f(batch=values).items()}
+    steps = model.known_steps(presets, given)
+    out.update({n: steps[n].value for n in FIXED})
+    peak = float(out["peak_flops"][0].to("TFLOP/s").m)
+    bandwidth = float(out["hbm_bandwidth"].to("TB/s").m)
+    ridge = peak / bandwidth  # TFLOP/s over TB/s is FLOP/byte
+    achieved = out["flops_per_step"] / out["step_time"] / out["n_gpus"]
+    performance = np.asarray(achieved.to("TFLOP/s").m, dtype=float)
+    intensity = np.asarray(out["arithmetic_intensity"].to("FLOP/byte").m, dtype=float)
+    labels = [f"decode, batch {int(b)}" for b in values]
+    if prefill:
+        point = prefill_intensity(model, presets, given)
+        labels.append(f"prefill estimate, {int(point[1])}-token prompt")
+        intensity = np.append(intensity, point[0])
+        performance = np.append(performance, min(peak, bandwidth * point[0]))
+    bound = np.where(intensity < ridge, "memory-bound", "compute-bound")
+    data = Table.build(
+        f"Roofline ({scenario_label(model, presets, given)})",
+        {"point": np.array([*labels, "ridge point"]),
+         "arithmetic_intensity": np.append(intensity, ridge),
+         "performance": np.append(performance, peak),
+         "bound": np.append(bound, "")},
+        {"arithmetic_intensity": "FLOP/byte", "performance": "TFLOP/s"})
+    title = f"Roofline per GPU: peak {peak:,.0f} TFLOP/s, {bandwidth:g} TB/s, ridge " \
+            f"{ridge:,.0f} FLOP/byte\n{scenario_label(model, presets, given)}"
+
+    def paint(figure):
+        _paint(figure.add_subplot(), data, peak, bandwidth, ridge)
+
+    return Chart("roofline", title, data, paint)
+
+
+def prefill_intensity(model, presets=None, given=None) -> tuple[float, float]:
+    """(FLOP/byte, prompt tokens) of one prefill pass over ``context_len`` (an estimate)."""
+    r = model.solve(given=given, find=list(PREFILL), presets=presets)
+    tokens = r["context_len"]
+    flops = tokens * (r["weight_flops_per_token"] + 0.5 * r["attention_flops_per_token"])
+    moved = r["weight_bytes_read_per_step"] + tokens * r["kv_bytes_per_token"]
+    return to_base(flops) / to_base(moved), float(tokens.to("token").m)
+
+
+def _paint(ax, data, peak, bandwidth, ridge):
+    lo = min(0.1, float(np.nanmin(data.columns["arithmetic_intensity"])) / 3)
+    hi = max(1e4, ridge * 30)
+    xs = np.geomspace(lo, hi, 400)
+    ax.plot(xs, np.minimum(peak, bandwidth * xs), color="black", lw=2, label="roof")
+    ax.axvline(ridge, color="grey", ls=":", lw=1)
+    ax.annotate(f"ridge {ridge:,.0f} FLOP/byte", (ridge, peak), textcoords="offset points",
+                xytext=(6, -14), fontsize=8, color="grey")
+    points = data.columns["point"][:-1]
+    for i, name in enumerate(points):
+        x, y = data.columns["arithmetic_intensity"][i], data.columns["performance"][i]
+        marker = "*" if name.startswith("prefill") else "o"
+        ax.scatter([x], [y], s=90 if marker == "*" else 40, marker=marker, color=f"C{i % 10}",
+                   zorder=5, label=f"{name}: {x:,.1f} FLOP/byte")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity [FLOP/byte]")
+    ax.set_ylabel("performance per GPU [TFLOP/s]")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7.5, loc="lower right")

@@ -1,0 +1,322 @@
+"""``costgraph sweep``, ``levers``, ``uncertainty`` and ``pareto``: how the cost moves.
+
+Each command calls one function of the Python API (``Model.sweep``, ``levers``,
+``uncertainty``, ``pareto``). ``-o FILE`` is repeatable and its extension picks what is
+written: ``.csv`` or ``.json`` for the data, ``.png``, ``.svg`` or ``.pdf`` for the chart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from costgraph.units import Quantity, format_number, format_quantity, parse_unit
+
+from .common import JsonOpt, PresetOpt, RulesOpt, SetOpt, echo, echo_json, query, table
+
+FilesOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--output", "-o", metavar="FILE",
+    help="Write to FILE; the extension picks what: .csv or .json (the data), .png, .svg or "
+         ".pdf (the chart). Repeatable.")]
+WhereOpt = Annotated[Optional[list[str]], typer.Option(
+    "--where", metavar="CONSTRAINT",
+    help='An inequality a point must meet, e.g. "step_time <= 50 ms"; repeatable. The '
+         "rules' declared constraints always apply.")]
+PROGRESS_FROM = 200_000  # points; smaller sweeps finish before a bar would be worth drawing
+DATA = (".csv", ".json")
+IMAGES = (".png", ".svg", ".pdf")
+
+
+def check_outputs(paths, images: bool = True) -> list[Path]:
+    """Refuse an unknown extension before any work is done."""
+    allowed = DATA + (IMAGES if images else ())
+    for path in paths or []:
+        if path.suffix.lower() not in allowed:
+            raise typer.BadParameter(f"cannot write {path.name}: use one of "
+                                     f"{', '.join(allowed)}", param_hint="--output")
+    return list(paths or [])
+
+
+def write_outputs(paths, data, chart=None) -> None:
+    """Write each path: ``data`` (has to_csv/to_json) or ``chart()`` for images."""
+    for path in paths:
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            data.to_csv(path)
+        elif suffix == ".json":
+            data.to_json(path)
+        else:
+            chart().save(path)
+        typer.echo(f"wrote {path}", err=True)
+
+
+def parse_assignments(items, option: str) -> dict[str, str]:
+    """``["batch=1..256", "precision=fp16,fp8"]`` → ``{"batch": "1..256", ...}``."""
+    out = {}
+    for item in items or []:
+        name, sep, spec = item.partition("=")
+        if not sep or not name.strip() or not spec.strip():
+            raise typer.BadParameter(f"expected NAME=VALUES, e.g. batch=1..256 or "
+                                     f"context_len=1k..128k:log:32; got {item!r}",
+                                     param_hint=option)
+        out[name.strip()] = spec.strip()
+    return out
+
+
+def progress_bar(total: int, enabled: bool | None):
+    """A rich progress callback on stderr for long sweeps at a terminal, else None."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if enabled is False or total < PROGRESS_FROM or not (enabled or console.is_terminal):
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress("sweeping", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console, transient=True)
+    task = bar.add_task("sweep", total=total)
+    return bar, (lambda done, _total: bar.update(task, completed=done))
+
+
+# sweep -----------------------------------------------------------------------------------
+
+
+def sweep(vary: Annotated[list[str], typer.Argument(
+              metavar="NAME=VALUES...",
+              help="What to vary: LO..HI[:lin|:log][:N] or V1,V2,... (k, M, G suffixes; for "
+                   "token quantities k is 1024, as in 128k context) or preset names for a "
+                   "name that is no quantity (precision=fp16,fp8).")],
+          find: Annotated[list[str], typer.Option(
+              "--find", "-f", metavar="NAME", help="A quantity to evaluate; repeatable.")],
+          output: FilesOpt = None, preset: PresetOpt = None, set_: SetOpt = None,
+          progress: Annotated[Optional[bool], typer.Option(
+              "--progress/--no-progress",
+              help="Show a progress bar (default: for long sweeps at a terminal).")] = None,
+          json: JsonOpt = False, rules: RulesOpt = None):
+    """Evaluate quantities over the grid of every combination of the varied values.
+
+    Points that break a declared constraint (HBM fit, the model's maximum context) are
+    kept and marked: the CSV has a feasible column, the constraints each point breaks, and
+    every constraint's relative slack. Without -o the CSV goes to stdout.
+
+    Example:
+
+    \b
+        costgraph sweep context_len=1k..128k:log:32 batch=1..256 --find cost_per_mtok -o out.csv
+    """
+    paths = check_outputs(output, images=False)
+    q = query(rules, preset, set_)
+    axes = parse_assignments(vary, "NAME=VALUES")
+    from costgraph.sweep import make_axis
+
+    total = 1
+    for name, spec in axes.items():
+        total *= len(make_axis(q.model, name, spec))
+    bar, callback = progress_bar(total, progress)
+    if bar is not None:
+        bar.start()
+    try:
+        result = q.model.sweep(axes, find, given=q.given, presets=q.presets, progress=callback)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if json:
+        echo_json(result.to_dict())
+    elif not paths:
+        typer.echo(result.to_csv(), nl=False)
+    write_outputs(paths, result)
+    broken = int(len(result) - result.feasible.sum())
+    typer.echo(f"{len(result):,} points, {broken:,} break a constraint", err=True)
+
+
+# levers ----------------------------------------------------------------------------------
+
+
+def levers(target: Annotated[str, typer.Argument(metavar="TARGET",
+                                                 help="A derived quantity, e.g. cost_per_mtok.")],
+           range_: Annotated[Optional[list[str]], typer.Option(
+               "--range", metavar="NAME=LO..HI",
+               help="A range for an input (numbers in its declared unit, or with units); "
+                    "wins over the presets' ranges. Repeatable.")] = None,
+           rank: Annotated[str, typer.Option(
+               "--rank", metavar="elasticity|swing",
+               help="Order by |elasticity| or by the swing over each range.")] = "elasticity",
+           plot: Annotated[bool, typer.Option(
+               "--plot", help="Draw a tornado chart (to -o FILE.png/.svg, or "
+                              "levers-TARGET.png).")] = False,
+           output: FilesOpt = None, preset: PresetOpt = None, set_: SetOpt = None,
+           json: JsonOpt = False, rules: RulesOpt = None):
+    """Rank the inputs of a quantity by how strongly they move it.
+
+    The elasticity is the exact derivative of the rules at the point (d ln target / d ln
+    input), with the active branch of every max() taken. Where an input has a range (from
+    its preset, or --range), the table also shows the target at each end.
+
+    Example:
+
+    \b
+        costgraph levers cost_per_mtok --range batch=32..128 --plot
+    """
+    from costgraph.cli.common import parse_range
+
+    paths = check_outputs(output)
+    if plot and not any(p.suffix.lower() in IMAGES for p in paths):
+        paths.append(Path(f"levers-{target}.png"))
+    q = query(rules, preset, set_)
+    ranges = {name: parse_range(span, "--range")
+              for name, span in parse_assignments(range_, "--range").items()}
+    result = q.model.levers(target, presets=q.presets, given=q.given, ranges=ranges,
+                            rank=rank)
+    if json:
+        echo_json(result.to_dict())
+    else:
+        print_levers(result)
+
+    def chart():
+        from costgraph.plots import tornado
+
+        return tornado(q.model, target, presets=q.presets, given=q.given, ranges=ranges)
+
+    write_outputs(paths, result, chart)
+
+
+def print_levers(result) -> None:
+    unit = f"{result.value.units:~P}"
+    rows = table("#", "input", "value", "elasticity", "low .. high",
+                 f"{result.target} at low .. high [{unit}]",
+                 title=f"{result.target} = {format_quantity(result.value)} ({result.scenario})")
+    for i, lv in enumerate(result, 1):
+        span = ends = ""
+        if lv.low is not None:
+            span = f"{format_quantity(lv.low)} .. {format_quantity(lv.high)}"
+            ends = f"{format_number(lv.target_low.m)} .. {format_number(lv.target_high.m)}"
+        rows.add_row(str(i), lv.name, format_quantity(lv.value), f"{lv.elasticity:+.4f}",
+                     span, ends)
+    echo(rows)
+
+
+# uncertainty -----------------------------------------------------------------------------
+
+
+def uncertainty(target: Annotated[str, typer.Argument(
+                    metavar="TARGET", help="A derived quantity, e.g. cost_per_mtok.")],
+                samples: Annotated[int, typer.Option(
+                    "--samples", "-n", min=2, help="Number of draws.")] = 100_000,
+                seed: Annotated[int, typer.Option(
+                    "--seed", help="Seed: the same seed gives the same numbers.")] = 0,
+                output: FilesOpt = None, preset: PresetOpt = None, set_: SetOpt = None,
+                json: JsonOpt = False, rules: RulesOpt = None):
+    """Propagate the presets' input ranges to a quantity: percentiles and what drives them.
+
+    Every input with a range in its preset (low/high, a distribution) is drawn; the rest
+    stay fixed. -o FILE.csv writes every sample, -o FILE.png the histogram.
+
+    Example:
+
+    \b
+        costgraph uncertainty cost_per_mtok --samples 200000 --seed 7 -o spread.png
+    """
+    paths = check_outputs(output)
+    q = query(rules, preset, set_)
+    result = q.model.uncertainty(target, samples=samples, seed=seed, presets=q.presets,
+                                 given=q.given)
+    if json:
+        echo_json(result.to_dict())
+    else:
+        print_uncertainty(result)
+
+    def chart():
+        from costgraph.plots import uncertainty_histogram
+
+        return uncertainty_histogram(q.model, target, presets=q.presets, given=q.given,
+                                     samples=samples, seed=seed)
+
+    write_outputs(paths, result, chart)
+
+
+def print_uncertainty(result) -> None:
+    stats = table("statistic", "value", title=result.title)
+    for name in ("point", "p5", "p50", "p95", "mean", "std"):
+        stats.add_row(name.upper() if name[0] == "p" and name != "point" else name,
+                      format_quantity(getattr(result, name)))
+    stats.add_row("constraints hold", f"{result.feasible_fraction:.1%} of samples")
+    drivers = table("input", "variance share", "correlation", "drawn from")
+    described = {d.name: d for d in result.inputs}
+    for c in result.contributors:
+        drivers.add_row(c.name, f"{c.share:.1%}", f"{c.correlation:+.2f}",
+                        described[c.name].describe())
+    echo(stats, drivers)
+
+
+# pareto ----------------------------------------------------------------------------------
+
+
+def pareto(x: Annotated[str, typer.Argument(metavar="X", help="First quantity, e.g. step_time.")],
+           y: Annotated[str, typer.Argument(metavar="Y",
+                                            help="Second quantity, e.g. cost_per_mtok.")],
+           vary: Annotated[list[str], typer.Option(
+               "--vary", metavar="NAME=VALUES",
+               help="A decision and its values, as for sweep (batch=1..512:log:16, "
+                    "n_gpus=1,2,4,8, precision=fp16,fp8,fp4); repeatable.")],
+           where: WhereOpt = None,
+           maximize: Annotated[Optional[list[str]], typer.Option(
+               "--maximize", metavar="NAME",
+               help="Maximise X or Y instead of minimising it.")] = None,
+           output: FilesOpt = None, preset: PresetOpt = None, set_: SetOpt = None,
+           json: JsonOpt = False, rules: RulesOpt = None):
+    """The decisions no other beats on both X and Y (both minimised by default).
+
+    Every combination of the --vary values is evaluated; points breaking a declared or
+    --where constraint are left out; the non-dominated rest is printed in order of X.
+
+    Example:
+
+    \b
+        costgraph pareto step_time cost_per_mtok --vary batch=1..512:log:16 \\
+            --vary n_gpus=1,2,4,8 --vary precision=fp16,fp8,fp4 --where "step_time <= 50 ms" \\
+            -o front.csv -o front.png
+    """
+    paths = check_outputs(output)
+    q = query(rules, preset, set_)
+    decisions = parse_assignments(vary, "--vary")
+    result = q.model.pareto(x, y, decisions, subject_to=list(where or []), given=q.given,
+                            presets=q.presets, maximize=list(maximize or []))
+    if json:
+        echo_json(result.to_dict())
+    else:
+        print_table(result.front, f"{result.title}: {len(result)} of {len(result.sweep):,} "
+                                  f"points")
+
+    def chart():
+        from costgraph.plots import pareto_front
+
+        return pareto_front(q.model, x, y, decisions, subject_to=list(where or []),
+                            presets=q.presets, given=q.given, maximize=list(maximize or []))
+
+    write_outputs(paths, result, chart)
+
+
+def print_table(data, title: str) -> None:
+    """A Table's rows with units in the values (text columns as they are)."""
+    rows = table(*data.names, title=title)
+    for row in data.rows():
+        cells = []
+        for name in data.names:
+            value, unit = row[name], data.units[name]
+            if isinstance(value, str):
+                cells.append(value)
+            elif unit:
+                cells.append(format_quantity(Quantity(float(value), parse_unit(unit))))
+            else:
+                cells.append(format_number(value))
+        rows.add_row(*cells)
+    echo(rows)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)
+    app.command("levers")(levers)
+    app.command("uncertainty")(uncertainty)
+    app.command("pareto")(pareto)

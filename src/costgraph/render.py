@@ -15,6 +15,7 @@ the roles it uses.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ ROLES: dict[str, Role] = {r.name: r for r in (
     Role("override", "given, overriding its rule", "#e1bee7", "#6a1b9a"),
     Role("derived", "derived by a rule", "#ffffff", "#424242"),
     Role("solved", "solved for (a rule inverted)", "#ffe0b2", "#e65100"),
+    Role("chosen", "chosen by the search", "#b2ebf2", "#00838f"),
     Role("target", "asked for", "#ffffff", "#000000",
          extra=(("penwidth", "2.5"), ("peripheries", "2"))),
     Role("rule", "rule (equation)", "#fafafa", "#9e9e9e", "box", "filled",
@@ -143,19 +145,25 @@ class Diagram:
         return self.pipe_svg()
 
 
-def derivation_graph(result, name: str | None = None, *, depth: int | None = None,
-                     constraints: bool = True, binding=(), rankdir: str = "LR") -> Diagram:
+def derivation_graph(result, name: str | None = None, *, include=(), depth: int | None = None,
+                     constraints: bool = True, binding=(), chosen=(),
+                     rankdir: str = "LR") -> Diagram:
     """The diagram of how ``result`` obtained ``name`` (default: its first target).
 
-    ``depth`` limits how many quantities back from ``name`` are drawn; ``constraints`` adds
+    ``include`` names more quantities whose derivations are drawn too (a seek draws its
+    decision variables and constrained quantities beside the objective); only ``name`` is
+    marked as asked for. ``depth`` limits how many quantities back are drawn; ``constraints`` adds
     the result's constraints on the quantities drawn (with what they need); ``binding``
-    names constraint ids to mark as binding (a seek's), besides those with no slack.
+    names constraint ids to mark as binding (a seek's), besides those with no slack;
+    ``chosen`` names the values a search picked (drawn apart from values given by hand).
     A quantity solved by inverting a rule is drawn with that rule, marked as used
     backwards, fed by the quantities of the rearranged equation.
     """
     name = name or result.targets[0]
-    result.step(name)  # an unknown name fails here with the closest names
-    names = _closure(result, [name], depth)
+    start = [name, *(n for n in include if n != name)]
+    for n in start:
+        result.step(n)  # an unknown name fails here with the closest names
+    names = _closure(result, start, depth)
     statuses = []
     if constraints:
         for status in result.constraints:
@@ -163,7 +171,7 @@ def derivation_graph(result, name: str | None = None, *, depth: int | None = Non
             if used & names:
                 statuses.append((status, used))
                 names |= _closure(result, sorted(used), None if depth is None else 0)
-    nodes, edges = _quantity_parts(result, names, name)
+    nodes, edges = _quantity_parts(result, names, name, set(chosen))
     for status, used in statuses:
         nodes.append(_constraint_node(status, set(binding)))
         edges.extend(Edge(f"q:{n}", f"c:{status.id}", "constraint") for n in sorted(used))
@@ -202,12 +210,13 @@ def _closure(result, start, depth) -> set[str]:
     return seen
 
 
-def _quantity_parts(result, names: set[str], target: str) -> tuple[list[Node], list[Edge]]:
+def _quantity_parts(result, names: set[str], target: str,
+                    chosen: set[str]) -> tuple[list[Node], list[Edge]]:
     nodes, edges = [], []
-    targets = {target} | set(result.targets)
     for name in sorted(names):
         step = result.steps[name]
-        nodes.append(_quantity_node(step, name in targets))
+        node = _quantity_node(step, name == target)
+        nodes.append(dataclasses.replace(node, role="chosen") if name in chosen else node)
         rule, feeds = _children(result, name)
         if rule is None:
             continue
@@ -246,8 +255,8 @@ def _constraint_node(status, binding: set[str]) -> Node:
         role, detail = "binding", "binding"
     else:
         role, detail = "holds", f"holds, ratio {status.ratio:.3g}"
-    return Node(f"c:{status.id}", role, (status.id, status.expr, detail),
-                status.description or status.expr)
+    lines = (status.id, detail) if status.id == status.expr else (status.id, status.expr, detail)
+    return Node(f"c:{status.id}", role, lines, status.description or status.expr)
 
 
 def _no_slack(status) -> bool:

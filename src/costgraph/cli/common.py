@@ -99,15 +99,28 @@ def _number_or_text(value: str) -> object:
 # --- output ------------------------------------------------------------------------------
 
 
-def echo(*renderables) -> None:
-    """Print text and rich tables on stdout, without the trailing spaces tables pad with."""
+def echo(*parts) -> None:
+    """Print strings as they are and rich tables laid out to the terminal, on stdout.
+
+    Strings (derivation trees, wrapped paragraphs) are never re-wrapped; tables lose the
+    trailing spaces rich pads them with, so the output is the same on every terminal.
+    """
     width = shutil.get_terminal_size((100, 24)).columns
-    buffer = io.StringIO()
-    out = Console(file=buffer, width=width, highlight=False, soft_wrap=False,
-                  color_system=None, markup=False, emoji=False)  # names may contain [ ] and :x:
-    for item in renderables:
-        out.print(item)
-    typer.echo("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()))
+    lines: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            lines.extend(part.splitlines() or [""])
+            continue
+        buffer = io.StringIO()
+        out = Console(file=buffer, width=width, highlight=False, soft_wrap=False,
+                      color_system=None, markup=False, emoji=False)  # names hold [ ] and :x:
+        out.print(part)
+        lines.extend(line.rstrip() for line in buffer.getvalue().splitlines())
+    typer.echo("\n".join(lines))
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {nouns or noun + 's'}"
 
 
 def one_line(text: str | None) -> str:

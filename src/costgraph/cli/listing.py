@@ -12,7 +12,8 @@ from costgraph.errors import UnknownPresetError, UnknownQuantityError, closest
 from costgraph.rules import PRESET_KINDS
 from costgraph.units import format_quantity
 
-from .common import JsonOpt, RulesOpt, echo, echo_json, fail, one_line, table, wrapped
+from .common import (JsonOpt, RulesOpt, echo, echo_json, fail, one_line, plural, table,
+                     wrapped)
 
 QuantityKind = Enum("QuantityKind", {k: k for k in ("input", "derived")}, type=str)
 PresetKind = Enum("PresetKind", {k: k for k in PRESET_KINDS}, type=str)
@@ -49,7 +50,7 @@ def quantities(name: NameArg = None,
     t = table("quantity", "unit", "kind", "description")
     for q in infos:
         t.add_row(q.name, q.unit, q.kind, one_line(q.description))
-    echo(t, f"{len(infos)} quantities")
+    echo(t, plural(len(infos), "quantity", "quantities"))
 
 
 def _one_quantity(model, infos, name, json):
@@ -117,7 +118,7 @@ def rules_(name: NameArg = None, json: JsonOpt = False, rules: RulesOpt = None):
     c = table("constraint", "inequality")
     for con in constraints:
         c.add_row(con.id, con.expr.text)
-    echo(t, f"{len(all_rules)} rules", "", c, f"{len(constraints)} constraints")
+    echo(t, plural(len(all_rules), "rule"), "", c, plural(len(constraints), "constraint"))
 
 
 def _rule_dict(r) -> dict:
@@ -184,7 +185,7 @@ def presets(name: NameArg = None,
     t = table("kind", "preset", "description")
     for p in found:
         t.add_row(p.kind, p.name, one_line(p.description))
-    echo(t, f"{len(found)} presets")
+    echo(t, plural(len(found), "preset"))
 
 
 def _preset_dict(p) -> dict:

@@ -48,20 +48,22 @@ def seek(maximize: Annotated[Optional[str], typer.Option(
                                  param_hint="--maximize/--minimize")
     check_diagram_path(output)
     q = query(rules, preset, set_)
-    objective = maximize or minimize
     found = q.model.seek(**({"maximize": maximize} if maximize else {"minimize": minimize}),
                          subject_to=list(where or []), vary=parse_vary(vary),
                          given=q.given, presets=q.presets)
     if json:
         echo_json(found.to_dict())
     else:
-        print_seek(found, objective, "maximum" if maximize else "minimum", explain)
+        echo(*seek_report(found, q.model, list(where or []), explain))
     if output is not None:
-        save_diagram(found.result.graph(objective, binding=binding_ids(found)), output)
+        save_diagram(seek_diagram(found), output)
 
 
 def parse_vary(items: list[str] | None) -> dict[str, tuple | None]:
-    """``["batch=1..512", "n_gpus"]`` → ``{"batch": (1.0, 512.0), "n_gpus": None}``."""
+    """``["batch=1..512", "n_gpus"]`` → ``{"batch": (1.0, 512.0), "n_gpus": None}``.
+
+    A name alone lets the search use the quantity's declared bounds.
+    """
     vary: dict[str, tuple | None] = {}
     for item in items or []:
         name, sep, span = item.partition("=")
@@ -69,23 +71,37 @@ def parse_vary(items: list[str] | None) -> dict[str, tuple | None]:
     return vary
 
 
-def binding_ids(found) -> list[str]:
-    return [getattr(b, "id", str(b)) for b in found.binding]
-
-
-def print_seek(found, objective: str, word: str, explain: bool) -> None:
-    """The optimum, the point reaching it, the binding constraints, and the derivation."""
+def seek_report(found, model, where: list[str], explain: bool) -> list:
+    """The optimum, the point reaching it, every constraint there (binding ones marked),
+    and with ``explain`` how it was found and the derivations of what was constrained."""
+    word = "maximum" if found.sense == "maximize" else "minimum"
     point = table("quantity", "value")
     for name, value in found.point.items():
         point.add_row(name, format_quantity(value))
-    parts = [f"{word} {objective} = {format_quantity(found.value)}", "", point]
-    ids = binding_ids(found)
-    parts.append("binding: " + (", ".join(ids) if ids else "none"))
-    if found.result.constraints:
-        parts += ["", constraint_table(found.result.constraints, ids)]
+    binding = [c.id for c in found.binding]
+    parts = [f"{word} {found.objective} = {format_quantity(found.value)}", "", point,
+             "", constraint_table(found.constraints, binding)]
     if explain:
-        parts += ["", found.explain(), "", found.result.explain(objective)]
-    echo(*parts)
+        parts += ["", found.explain()]
+        for name in _explained(found, model, where):
+            parts += ["", found.result.explain(name)]
+    return parts
+
+
+def _explained(found, model, where: list[str]) -> list[str]:
+    """The objective and the quantities the --where constraints name, where rules derive them."""
+    names = [found.objective]
+    for text in where:
+        names += sorted(model.constraint(text).names)
+    steps = found.result.steps
+    shown = dict.fromkeys(n for n in names if n in steps and steps[n].kind in ("derived", "solved"))
+    return list(shown)
+
+
+def seek_diagram(found):
+    """The derivation at the optimum: from the chosen values to every constrained quantity."""
+    return found.result.graph(found.objective, include=found.result.targets,
+                              binding=[c.id for c in found.binding], chosen=list(found.point))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,7 @@ def answer_table(result, names=None, title: str | None = None):
 
 def constraint_table(statuses, binding=()):
     """One row per constraint: holds or not, both sides, and the ratio left/right."""
-    t = table("constraint", "status", "left", "right", "ratio", title="constraints")
+    t = table("constraint", "status", "left", "right", "ratio")
     for c in statuses:
         if c.holds is None:
             t.add_row(c.id, "not evaluated", f"needs {', '.join(c.missing)}", "", "")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .chart import Chart, matplotlib_figure
 from .curves import cost_vs_batch, cost_vs_context
-from .roofline import roofline
+from .roof import roofline
 from .spread import pareto_front, tornado, uncertainty_histogram
 from .stacks import cost_layers, cost_stack, regions
 

@@ -2,13 +2,15 @@
 
 The roof is ``min(peak_flops, hbm_bandwidth × intensity)`` per GPU at the precision in use.
 Decode points come straight from the rules: intensity ``arithmetic_intensity`` and achieved
-throughput ``flops_per_step / step_time / n_gpus``, one point per batch. The rules price
-decode only, so the prefill point is an estimate drawn from the same per-token quantities:
-a prompt of ``context_len`` tokens in one pass does ``context_len × weight_flops_per_token``
-plus, with causal attention attending on average to half the prompt, half of
-``context_len × attention_flops_per_token``; it reads the weights once
-(``weight_bytes_read_per_step``) and writes the prompt's KV (``context_len ×
-kv_bytes_per_token``). It is placed on the roof, since no rule gives a prefill time.
+throughput ``flops_per_step / step_time / n_gpus``, one point per batch. The prefill point
+comes from the rules' prefill quantities when they declare them
+(``prefill_arithmetic_intensity``, and ``prefill_flops / prefill_time / n_gpus`` for a prompt
+of ``input_len`` tokens). Rules that price decode only get an estimate from the same
+per-token quantities, placed on the roof since nothing gives a prefill time: a prompt of
+``context_len`` tokens in one pass does ``context_len × weight_flops_per_token`` plus, with
+causal attention attending on average to half the prompt, half of ``context_len ×
+attention_flops_per_token``; it reads the weights once (``weight_bytes_read_per_step``) and
+writes the prompt's KV (``context_len × kv_bytes_per_token``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .chart import Chart
 
 DECODE = ("arithmetic_intensity", "flops_per_step", "step_time", "peak_flops")
 FIXED = ("n_gpus", "hbm_bandwidth")  # inputs, read from the scenario
+PREFILL_RULES = ("prefill_arithmetic_intensity", "prefill_flops", "prefill_time", "input_len")
 PREFILL = ("weight_flops_per_token", "attention_flops_per_token", "weight_bytes_read_per_step",
            "kv_bytes_per_token", "context_len")
 
@@ -58,10 +61,12 @@ def roofline(model, *, presets=None, given=None, batches="1,8,64,256",
     intensity = np.asarray(out["arithmetic_intensity"].to("FLOP/byte").m, dtype=float)
     labels = [f"decode, batch {int(b)}" for b in values]
     if prefill:
-        point = prefill_intensity(model, presets, given)
-        labels.append(f"prefill estimate, {int(point[1])}-token prompt")
-        intensity = np.append(intensity, point[0])
-        performance = np.append(performance, min(peak, bandwidth * point[0]))
+        ratio, achieved, tokens = prefill_point(model, presets, given)
+        estimate = " (estimate)" if achieved is None else ""
+        labels.append(f"prefill, {tokens:,.0f}-token prompt{estimate}")
+        intensity = np.append(intensity, ratio)
+        performance = np.append(performance, min(peak, bandwidth * ratio)
+                                if achieved is None else achieved)
     bound = np.where(intensity < ridge, "memory-bound", "compute-bound")
     data = Table.build(
         f"Roofline ({scenario_label(model, presets, given)})",
@@ -79,13 +84,23 @@ def roofline(model, *, presets=None, given=None, batches="1,8,64,256",
     return Chart("roofline", title, data, paint)
 
 
-def prefill_intensity(model, presets=None, given=None) -> tuple[float, float]:
-    """(FLOP/byte, prompt tokens) of one prefill pass over ``context_len`` (an estimate)."""
+def prefill_point(model, presets=None, given=None) -> tuple[float, float | None, float]:
+    """(FLOP/byte, achieved TFLOP/s per GPU or None, prompt tokens) of one prefill pass.
+
+    From the rules' own prefill quantities when they declare them; otherwise the estimate
+    the module docstring describes, with no achieved rate (it is drawn on the roof).
+    """
+    if set(PREFILL_RULES) <= model.ruleset.quantities.keys():
+        r = model.solve(given=given, find=list(PREFILL_RULES), presets=presets)
+        steps = model.known_steps(presets, given)
+        achieved = r["prefill_flops"] / r["prefill_time"] / steps["n_gpus"].value
+        return (float(r["prefill_arithmetic_intensity"].to("FLOP/byte").m),
+                float(achieved.to("TFLOP/s").m), float(r["input_len"].to("token").m))
     r = model.solve(given=given, find=list(PREFILL), presets=presets)
     tokens = r["context_len"]
     flops = tokens * (r["weight_flops_per_token"] + 0.5 * r["attention_flops_per_token"])
     moved = r["weight_bytes_read_per_step"] + tokens * r["kv_bytes_per_token"]
-    return to_base(flops) / to_base(moved), float(tokens.to("token").m)
+    return float((flops / moved).to("FLOP/byte").m), None, float(tokens.to("token").m)
 
 
 def _paint(ax, data, peak, bandwidth, ridge):

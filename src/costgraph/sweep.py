@@ -249,9 +249,9 @@ def make_axis(model, name: str, values) -> Axis:
         # text lists presets: "fp16,fp8" or "fp8+kv-fp16,fp4" (a + applies several together)
         labels = [v.split("+") for v in values.split(",")] if isinstance(values, str) \
             else list(values)
-        options = [(v,) if isinstance(v, str) else tuple(v) for v in labels]
-        if options and all(p in rs.presets for o in options for p in o) and \
-                all(isinstance(p, str) for o in options for p in o):
+        options = [(v,) if isinstance(v, str) else tuple(v) if isinstance(v, (list, tuple))
+                   else (v,) for v in labels]
+        if options and all(isinstance(p, str) and p in rs.presets for o in options for p in o):
             return Axis(name, "preset", np.array(["+".join(o) for o in options]),
                         tuple(options))
         raise UnknownQuantityError(name, [*rs.quantities, *rs.presets],

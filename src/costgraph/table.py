@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .units import Quantity, parse_unit
+from .units import Quantity, format_unit, parse_unit
 
 
 def frozen_array(values) -> np.ndarray:
@@ -72,8 +72,10 @@ class Table:
         lengths = {len(a) for a in arrays.values()}
         if len(lengths) > 1:
             raise ValueError(f"columns differ in length: { {n: len(a) for n, a in arrays.items()} }")
+        # compact unit text; "" (not "1") for dimensionless, so headers read `utilisation`
         return cls(title, frozen_mapping(arrays),
-                   frozen_mapping({n: units.get(n, "") for n in arrays}), frozenset(integer))
+                   frozen_mapping({n: format_unit(units.get(n) or "") for n in arrays}),
+                   frozenset(integer))
 
     @property
     def names(self) -> tuple[str, ...]:

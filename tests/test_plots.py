@@ -1,0 +1,154 @@
+"""Plots: every kind writes a non-empty PNG from the command line, axes carry units, titles
+name the scenario, the data behind each is the CSV, limits sit where the slack is zero, and
+each example script draws its chart."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from costgraph import plots
+from costgraph.cli import app
+from costgraph.errors import MissingExtraError
+from costgraph.plots.curves import constraint_limits
+from costgraph.sweep import sweep
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+# small grids and sample counts: the tests check the drawing, not the resolution
+FAST = {
+    "context": ["--lines", "1,64", "--x", "1k..128k:log:12"],
+    "batch": ["--lines", "4k,32k", "--x", "1..256:log:12"],
+    "roofline": ["--lines", "1,64"],
+    "stack": [],
+    "regions": ["--region", "oregon", "--region", "germany"],
+    "tornado": ["--range", "batch=32..128"],
+    "uncertainty": ["--samples", "2000", "--seed", "1"],
+    "pareto": ["--vary", "batch=1..256:log:5", "--vary", "precision=fp8,fp4"],
+}
+
+
+@pytest.mark.parametrize("kind", list(plots.KINDS))
+def test_each_plot_command_writes_a_png_and_its_data(kind, tmp_path):
+    png, csv = tmp_path / f"{kind}.png", tmp_path / f"{kind}.csv"
+    out = runner.invoke(app, ["plot", kind, *FAST[kind], "-o", str(png), "-o", str(csv)])
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert png.read_bytes()[:8] == PNG and png.stat().st_size > 5000
+    header = csv.read_text().splitlines()[0]
+    assert header and len(csv.read_text().splitlines()) > 1
+    assert out.stderr == f"wrote {png}\nwrote {csv}\n"
+
+
+def test_plot_refuses_options_of_other_kinds_and_unknown_kinds(tmp_path):
+    out = runner.invoke(app, ["plot", "stack", "--samples", "10", "-o", str(tmp_path / "a.png")])
+    assert out.exit_code == 2 and "--samples does not apply to stack plots" in out.output
+    out = runner.invoke(app, ["plot", "pie", "-o", str(tmp_path / "a.png")])
+    assert out.exit_code == 2 and "'pie' is not a kind of plot" in out.output
+
+
+def test_axes_carry_units_and_titles_name_the_scenario(model):
+    chart = plots.cost_vs_context(model, presets=["default", "texas-eia"], batches="1,64",
+                                  context="1k..64k:log:8")
+    assert "default + texas-eia" in chart.title
+    ax = chart.figure().axes[0]
+    assert ax.get_xlabel() == "context_len [token]"
+    assert ax.get_ylabel() == "cost_per_mtok [USD/Mtok]"
+    roof = plots.roofline(model, batches="1").figure().axes[0]
+    assert (roof.get_xlabel(), roof.get_ylabel()) == ("arithmetic intensity [FLOP/byte]",
+                                                      "performance per GPU [TFLOP/s]")
+
+
+def test_curve_data_is_the_sweep_with_regimes(model):
+    chart = plots.cost_vs_batch(model, contexts="4k", batch="1..4096:log:9")
+    grid = sweep(model, {"context_len": "4k", "batch": "1..4096:log:9"},
+                 ["cost_per_mtok", "memory_time", "compute_time"])
+    assert np.array_equal(chart.data.columns["cost_per_mtok"], grid.values("cost_per_mtok"))
+    compute = grid.values("compute_time") > grid.values("memory_time")
+    assert chart.data.columns["regime"].tolist() == np.where(
+        compute, "compute-bound", "memory-bound").tolist()
+    assert chart.to_csv() == chart.data.to_csv()
+
+
+def test_constraint_limits_sit_where_the_slack_is_zero(model):
+    grid = sweep(model, {"batch": "8,64", "context_len": "1k..128k:log:16"}, "cost_per_mtok")
+    limits = constraint_limits(model, grid, "context_len", "batch", [8, 64], "cost_per_mtok",
+                               None, None)
+    assert {b for b, _, _ in limits["memory.hbm_fit"]} == {8, 64}
+    f = model.compile("cost_per_mtok", ["batch", "context_len"], constraints="declared")
+    for batch, context, cost in limits["memory.hbm_fit"]:
+        slack = f.margins(batch=batch, context_len=context)["memory.hbm_fit"]
+        assert abs(float(slack)) < 1e-9
+        r = model.solve(given={"batch": batch, "context_len": f"{context} token"},
+                        find=["cost_per_mtok"])
+        assert cost == pytest.approx(r["cost_per_mtok"].m, rel=1e-9)
+
+
+def test_stack_layers_add_up_to_the_total(model):
+    chart = plots.cost_stack(model)
+    layers = plots.cost_layers(model)
+    assert layers[0] == "capital_cost_per_mtok" and "labour_cost_per_mtok" in layers
+    total = sum(chart.data.columns[n] for n in layers)
+    assert total == pytest.approx(chart.data.columns["cost_per_mtok"], rel=1e-9)
+    # batch 1 at FP16: 141 GB of weights do not fit in 0.9 x 141 GB
+    assert chart.data.columns["violates"][0] == "memory.hbm_fit"
+
+
+def test_svg_output_is_the_same_twice(model, tmp_path):
+    chart = plots.regions(model, ["oregon", "japan"])
+    a, b = chart.save(tmp_path / "a.svg"), chart.save(tmp_path / "b.svg")
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_plotting_without_matplotlib_says_how_to_install_it(model, monkeypatch):
+    chart = plots.regions(model, ["oregon"])
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(MissingExtraError) as caught:
+        chart.figure()
+    assert str(caught.value) == ("plotting needs the `plot` extra (matplotlib): "
+                                 "pip install 'costgraph[plot]'")
+    assert chart.to_csv().startswith("scenario,presets,capital_cost_per_mtok [USD/Mtok]")
+
+
+def test_unknown_file_type_is_refused(model, tmp_path):
+    with pytest.raises(ValueError, match="cannot write a chart to a.txt"):
+        plots.regions(model, ["oregon"]).save(tmp_path / "a.txt")
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("plot_*.py")))
+def test_each_example_draws_its_chart(script, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", [script, str(tmp_path), "--quick"])
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    images = list(tmp_path.glob("*.png"))
+    assert len(images) == 1 and images[0].read_bytes()[:8] == PNG
+    assert images[0].with_suffix(".csv").exists()
+
+
+def test_there_is_one_example_per_kind():
+    assert len(list(EXAMPLES.glob("plot_*.py"))) == len(plots.KINDS)
+
+
+def test_prefill_point_from_the_rules_or_estimated_in_flop_per_byte(model, monkeypatch):
+    from costgraph.plots import roof
+
+    decode = model.solve(given={"batch": 1}, find=["arithmetic_intensity"])
+    per_token = float(decode["arithmetic_intensity"].to("FLOP/byte").m)
+    if set(roof.PREFILL_RULES) <= model.ruleset.quantities.keys():
+        ratio, achieved, tokens = roof.prefill_point(model)
+        r = model.solve(find=["prefill_arithmetic_intensity"])
+        assert ratio == pytest.approx(r["prefill_arithmetic_intensity"].to("FLOP/byte").m)
+        assert achieved is not None
+    monkeypatch.setattr(roof, "PREFILL_RULES", ("no_such_quantity",))
+    ratio, achieved, tokens = roof.prefill_point(model)
+    # one pass over a prompt reuses each weight byte once per prompt token, like a decode
+    # step at batch = prompt length: roughly tokens x the batch-1 intensity
+    assert achieved is None
+    assert 0.7 < ratio / (tokens * per_token) < 1.3

@@ -152,8 +152,8 @@ def derivation_graph(result, name: str | None = None, *, include=(), depth: int 
 
     ``include`` names more quantities whose derivations are drawn too (a seek draws its
     decision variables and constrained quantities beside the objective); only ``name`` is
-    marked as asked for. ``depth`` limits how many quantities back are drawn; ``constraints`` adds
-    the result's constraints on the quantities drawn (with what they need); ``binding``
+    marked as asked for. ``depth`` limits how many quantities back are drawn; ``constraints``
+    adds the result's constraints on the quantities drawn (with what they need); ``binding``
     names constraint ids to mark as binding (a seek's), besides those with no slack;
     ``chosen`` names the values a search picked (drawn apart from values given by hand).
     A quantity solved by inverting a rule is drawn with that rule, marked as used
@@ -250,13 +250,18 @@ def _constraint_node(status, binding: set[str]) -> Node:
     if status.holds is None:
         role, detail = "unevaluated", "not evaluated"
     elif not status.holds:
-        role, detail = "violated", f"VIOLATED, ratio {status.ratio:.3g}"
+        role, detail = "violated", "VIOLATED" + _ratio(status)
     elif status.id in binding or _no_slack(status):
         role, detail = "binding", "binding"
     else:
-        role, detail = "holds", f"holds, ratio {status.ratio:.3g}"
+        role, detail = "holds", "holds" + _ratio(status)
     lines = (status.id, detail) if status.id == status.expr else (status.id, status.expr, detail)
     return Node(f"c:{status.id}", role, lines, status.description or status.expr)
+
+
+def _ratio(status) -> str:
+    """", ratio 0.894" (left side over right); nothing when the right side is zero."""
+    return "" if status.ratio is None else f", ratio {status.ratio:.3g}"
 
 
 def _no_slack(status) -> bool:

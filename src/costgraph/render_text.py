@@ -40,8 +40,10 @@ def role_attrs(role: Role, target: bool = False) -> dict[str, str]:
 
 
 def to_dot(d: Diagram) -> str:
+    graph = {"rankdir": d.rankdir, "label": d.title, "labelloc": "t", "fontname": FONT,
+             "fontsize": "12"}
     lines = [f"digraph {_quote(d.name)} {{",
-             f"  graph {_attrs({'rankdir': d.rankdir, 'label': d.title, 'labelloc': 't', 'fontname': FONT, 'fontsize': '12'})};",
+             f"  graph {_attrs(graph)};",
              f"  node {_attrs({'fontname': FONT, 'fontsize': '10'})};",
              f"  edge {_attrs({'arrowsize': '0.6', 'color': '#616161'})};"]
     for node in d.nodes:
@@ -124,7 +126,8 @@ def to_mermaid(d: Diagram) -> str:
     lines.append('  subgraph legend["legend"]')
     for name in d.roles:
         left, right = _SHAPES.get(ROLES[name].shape, _SHAPES["box"])
-        lines.append(f"    {ids['legend:' + name]}{left}{_mermaid_text([ROLES[name].legend])}{right}")
+        label = _mermaid_text([ROLES[name].legend])
+        lines.append(f"    {ids['legend:' + name]}{left}{label}{right}")
     lines.append("  end")
     for name in d.roles:
         role = ROLES[name]

@@ -36,7 +36,7 @@ def solve(find: FindOpt, preset: PresetOpt = None, set_: SetOpt = None,
     else:
         print_result(result, explain)
     if output is not None:
-        save_diagram(result.graph(find[0]), output)
+        save_diagram(result.graph(find[0], include=find[1:]), output)
 
 
 def register(app: typer.Typer) -> None:

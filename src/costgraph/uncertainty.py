@@ -54,21 +54,28 @@ class InputDistribution:
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` draws (see the module docstring for each distribution)."""
-        kind = self.distribution
+        return self.quantile(rng.random(n))
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        """The values at cumulative probabilities ``u`` (the inverse distribution function).
+
+        Drawing by inverting the distribution function keeps each draw's probability level,
+        which the variance shares bin on without sorting anything.
+        """
+        kind, low, high = self.distribution, self.low, self.high
         if kind == "uniform":
-            x = rng.uniform(self.low, self.high, n)
+            x = low + u * (high - low)
         elif kind == "triangular":
-            x = rng.triangular(self.low, self.value, self.high, n) if self.high > self.low \
-                else np.full(n, self.value)
+            x = _triangular(u, low, self.value, high)
         elif kind == "normal":
-            sd = self.sd if self.sd is not None else (self.high - self.low) / (2 * Z95)
-            x = _truncated(rng, n, self.value, sd, *self.bounds)
+            sd = self.sd if self.sd is not None else (high - low) / (2 * Z95)
+            x = _truncated(u, self.value, sd, *self.bounds)
         else:
-            mu = 0.5 * (np.log(self.low) + np.log(self.high))
-            sigma = (np.log(self.high) - np.log(self.low)) / (2 * Z95)
-            low, high = self.bounds
-            x = np.exp(_truncated(rng, n, mu, sigma, np.log(max(low, 1e-300)),
-                                  np.log(high) if np.isfinite(high) else np.inf))
+            mu = 0.5 * (np.log(low) + np.log(high))
+            sigma = (np.log(high) - np.log(low)) / (2 * Z95)
+            lower, upper = self.bounds
+            x = np.exp(_truncated(u, mu, sigma, np.log(max(lower, 1e-300)),
+                                  np.log(upper) if np.isfinite(upper) else np.inf))
         return np.round(x) if self.integer else x
 
     def describe(self) -> str:
@@ -84,11 +91,21 @@ class InputDistribution:
                f"{format_number(self.high)} {unit}".rstrip() + quantiles
 
 
-def _truncated(rng, n, mean, sd, low, high) -> np.ndarray:
+def _triangular(u, low, mode, high) -> np.ndarray:
+    if high <= low:
+        return np.full(np.shape(u), float(mode))
+    split = (mode - low) / (high - low)
+    left = low + np.sqrt(u * (high - low) * (mode - low))
+    right = high - np.sqrt((1 - u) * (high - low) * (high - mode))
+    return np.where(u < split, left, right)
+
+
+def _truncated(u, mean, sd, low, high) -> np.ndarray:
+    """A normal's quantiles at ``u`` over the part of it between ``low`` and ``high``."""
     if sd <= 0:
-        return np.full(n, float(mean))
+        return np.full(np.shape(u), float(mean))
     a, b = special.ndtr((low - mean) / sd), special.ndtr((high - mean) / sd)
-    return mean + sd * special.ndtri(rng.uniform(a, b, n))
+    return mean + sd * special.ndtri(a + u * (b - a))
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,8 @@ class Contributor:
     ``share`` is the first-order index Var(E[target | input]) / Var(target), estimated from
     the same samples by binning the input into quantiles and removing the share that bin
     noise alone would show; shares of independent inputs sum to at most about 1 (the rest
-    is interaction). ``correlation`` is the Pearson coefficient.
+    is interaction). ``correlation`` is Spearman's rank coefficient: its sign says whether
+    the target rises with the input.
     """
 
     name: str
@@ -236,7 +254,8 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
         raise NoSolutionError(target, "no input it depends on has a range; give one a low and "
                                       "high (and a distribution) in a preset")
     rng = np.random.default_rng(seed)
-    drawn = {d.name: d.sample(rng, samples) for d in dists}
+    levels = {d.name: rng.random(samples) for d in dists}
+    drawn = {d.name: d.quantile(levels[d.name]) for d in dists}
     f = model.compile(target, [d.name for d in dists], given=given, presets=presets,
                       constraints=constraints)
     values = np.asarray(f(**drawn), dtype=float)
@@ -248,7 +267,7 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
     return UncertaintyResult(
         target, unit, Quantity(point, unit), frozen_array(values), tuple(dists),
         frozen_mapping({n: frozen_array(v) for n, v in drawn.items()}),
-        tuple(contributors(drawn, values)), frozen_array(feasible), seed,
+        tuple(contributors(levels, values)), frozen_array(feasible), seed,
         scenario_label(model, presets, given))
 
 
@@ -308,8 +327,12 @@ def _distribution(model, name, scenario_value) -> InputDistribution:
     return InputDistribution(name, kind, value, low, high, sd, q.unit, source, bounds, q.integer)
 
 
-def contributors(drawn: Mapping[str, np.ndarray], y: np.ndarray) -> list[Contributor]:
-    """First-order variance shares, estimated by quantile-binning each input."""
+def contributors(levels: Mapping[str, np.ndarray], y: np.ndarray) -> list[Contributor]:
+    """First-order variance shares from each input's probability levels (its draws' CDF).
+
+    Binning a level into equal slices of [0, 1] is binning the input into its quantiles, with
+    no sort. The correlation is taken on the levels, so it is the rank correlation.
+    """
     ok = np.isfinite(y)
     n = int(ok.sum())
     variance = float(np.var(y[ok])) if n else 0.0
@@ -317,18 +340,20 @@ def contributors(drawn: Mapping[str, np.ndarray], y: np.ndarray) -> list[Contrib
     # sampling noise in the bin means, which alone "explains" about (bins - 1) / n
     bins = int(min(100, max(2, np.sqrt(n) / 2)))
     out = []
-    for name in sorted(drawn):
-        x = drawn[name][ok]
-        if variance == 0 or np.ptp(x) == 0:
+    target = y[ok]
+    rank = np.empty(n)
+    rank[np.argsort(target)] = np.arange(n)  # once, for every input's rank correlation
+    for name in sorted(levels):
+        u = levels[name][ok]
+        if variance == 0 or np.ptp(u) == 0:
             out.append(Contributor(name, 0.0, 0.0))
             continue
-        rank = np.empty(len(x), dtype=np.int64)
-        rank[np.argsort(x, kind="stable")] = np.arange(len(x))
-        group = rank * bins // len(x)
+        group = np.minimum((u * bins).astype(np.int64), bins - 1)
         counts = np.bincount(group, minlength=bins)
-        means = np.bincount(group, weights=y[ok], minlength=bins) / np.maximum(counts, 1)
-        explained = float(np.sum(counts * (means - y[ok].mean()) ** 2) / len(x))
+        means = np.bincount(group, weights=target, minlength=bins) / np.maximum(counts, 1)
+        explained = float(np.sum(counts * (means - target.mean()) ** 2) / n)
         share = (explained / variance - (bins - 1) / n) / (1 - (bins - 1) / n)
-        corr = float(np.corrcoef(x, y[ok])[0, 1])
-        out.append(Contributor(name, float(np.clip(share, 0.0, 1.0)), corr))
+        # Spearman's coefficient: Pearson's on ranks, and a level is its input's rank
+        correlation = float(np.corrcoef(u, rank)[0, 1])
+        out.append(Contributor(name, float(np.clip(share, 0.0, 1.0)), correlation))
     return sorted(out, key=lambda c: (-c.share, c.name))

@@ -97,6 +97,19 @@ class RuleSetError(CostgraphError, ValueError):
         return "\n".join([head, *lines])
 
 
+class ClaimsFileError(CostgraphError, ValueError):
+    """A claims file for the audit has problems; all of them are listed, sorted."""
+
+    def __init__(self, file: str, problems: Sequence[str]):
+        super().__init__(file=file, problems=sorted(set(problems)))
+
+    def message(self) -> str:
+        n = len(self.problems)
+        noun = "error" if n == 1 else "errors"
+        return "\n".join([f"{n} {noun} in claims file {self.file}:",
+                          *(f"  - {p}" for p in self.problems)])
+
+
 class ExpressionError(CostgraphError, ValueError):
     """An expression is not in the grammar, or is unsafe; nothing was evaluated."""
 

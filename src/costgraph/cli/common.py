@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
-import click
 import typer
 from rich import box
 from rich.console import Console
@@ -179,12 +178,12 @@ def fail(message: str) -> NoReturn:
 class CostgraphGroup(TyperGroup):
     """The command group: a user's mistake becomes one line on stderr and exit status 1."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except CostgraphError as exc:
             fail(str(exc))
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:
         """Commands in the order they were registered (the order of ``COMMANDS``)."""
         return list(self.commands)

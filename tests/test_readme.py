@@ -66,21 +66,28 @@ def run(command: str, cwd: Path, code: int | None = 0) -> str:
     return result.stdout if result.exit_code == 0 else result.stderr
 
 
+def _split(expected: str) -> tuple[str, str]:
+    """The text before and after a ``...`` line (either may be empty)."""
+    lines = expected.splitlines(keepends=True)
+    cut = lines.index("...\n")
+    return "".join(lines[:cut]), "".join(lines[cut + 1:])
+
+
 def matches(expected: str, actual: str) -> bool:
-    if "\n...\n" not in expected:
+    if "...\n" not in expected.splitlines(keepends=True):
         return expected == actual
-    head, tail = expected.split("\n...\n", 1)
-    return actual.startswith(head + "\n") and actual.endswith(tail) and \
+    head, tail = _split(expected)
+    return actual.startswith(head) and actual.endswith(tail) and \
         len(actual) >= len(head) + len(tail)
 
 
 def refreshed(expected: str, actual: str) -> str:
     """The actual output, abridged where the README abridges (same number of lines kept)."""
-    if "\n...\n" not in expected:
+    if "...\n" not in expected.splitlines(keepends=True):
         return actual
-    head, tail = expected.split("\n...\n", 1)
+    head, tail = _split(expected)
     lines = actual.splitlines()
-    keep_head, keep_tail = head.count("\n") + 1, tail.count("\n")
+    keep_head, keep_tail = head.count("\n"), tail.count("\n")
     kept = lines[:keep_head] + ["..."] + (lines[-keep_tail:] if keep_tail else [])
     return "\n".join(kept) + "\n"
 

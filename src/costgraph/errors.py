@@ -238,6 +238,16 @@ class UnboundedError(CostgraphError, ValueError):
         return f"{self.objective} is unbounded: {self.reason}"
 
 
+class QueryError(CostgraphError, ValueError):
+    """A question asked in a way that cannot be answered as written; says what to change."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(where=where, reason=reason)
+
+    def message(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
 class MissingExtraError(CostgraphError, ImportError):
     def __init__(self, feature: str, extra: str, package: str):
         super().__init__(feature=feature, extra=extra, package=package)

@@ -119,8 +119,7 @@ class Verdict:
     def explain(self) -> str:
         """The verdict, its reasons and the derivation(s) as text."""
         c = self.claim
-        head = (f"{c.id} ({c.where}) {self.verdict}: {c.quantity}"
-                + (f" / {c.relative_to.quantity}" if c.relative_to else "")
+        head = (f"{c.id} ({c.where}) {self.verdict}: {c.shown_quantity}"
                 + f" claimed {c.value.text}, derived {self.derived_text()}"
                 + (f", ratio {self.ratio_text()}" if self.ratio is not None else ""))
         lines = [head, *(f"  - {r}" for r in self.reasons())]
@@ -177,7 +176,8 @@ class AuditReport:
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {name}" for name, n in self.counts().items() if n)
-        return f"{len(self)} claims: {counts}" if self.verdicts else "0 claims"
+        noun = "claim" if len(self) == 1 else "claims"
+        return f"{len(self)} {noun}: {counts}" if self.verdicts else "0 claims"
 
     def to_dict(self) -> dict:
         return {"source": self.source, "file": self.path, "presets": list(self.presets),
@@ -386,22 +386,31 @@ def applicable_breaches(model, result: Result, name: str) -> list[ConstraintStat
     """The violated constraints that make ``name``'s value a statement about a configuration
     that cannot run.
 
-    A constraint applies when ``name`` is derived from every input that the constraint's
-    derived side depends on (for the HBM fit: everything that sizes weights plus the KV of
-    the batch). A per-token property such as KV bytes per token does not use the batch, so
-    the fit does not apply to it; a throughput at that batch does.
+    A constraint applies when ``name`` depends on an input its constrained quantity is
+    formed from directly: for the HBM fit (weights plus batch x KV per request) that is the
+    batch. A throughput at that batch is a figure for a step that cannot run; KV bytes per
+    token, weight bytes or the most sequences that would fit are properties of the model
+    and the GPU, true whatever batch was asked for, so the fit does not apply to them.
     """
     out = []
     own = leaves(result, [name])
     for status in result.constraints:
         if status.holds is not False or status.id not in model.ruleset.constraints:
             continue
-        names = model.ruleset.constraints[status.id].names
-        derived = [n for n in names if n in result.steps and result.steps[n].inputs]
-        trigger = leaves(result, derived) if derived else set(names)
-        if trigger and trigger <= own:
+        if _operating_inputs(result, model.ruleset.constraints[status.id].names) & own:
             out.append(status)
     return out
+
+
+def _operating_inputs(result: Result, names) -> set[str]:
+    """The given or preset values the constraint's derived quantities are formed from
+    directly (all their inputs if none is direct; the names if none is derived)."""
+    steps = result.steps
+    derived = [n for n in names if n in steps and steps[n].inputs]
+    if not derived:
+        return set(names)
+    direct = {i for n in derived for i in steps[n].inputs if i in steps and not steps[i].inputs}
+    return direct or leaves(result, derived)
 
 
 def leaves(result: Result, names, fixed=()) -> set[str]:

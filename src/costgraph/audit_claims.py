@@ -145,6 +145,17 @@ class Claim:
     relative_to: Reference | None = None
     note: str | None = None
 
+    @property
+    def shown_quantity(self) -> str:
+        """``cost_per_mtok``; for a ratio ``memory_time / compute_time``, or ``cost_per_mtok
+        ratio`` when one quantity is compared between two configurations."""
+        ref = self.relative_to
+        if ref is None:
+            return self.quantity
+        if ref.quantity == self.quantity:
+            return f"{self.quantity} ratio"
+        return f"{self.quantity} / {ref.quantity}"
+
     def to_dict(self) -> dict:
         ref = self.relative_to
         return {"id": self.id, "where": self.where, "quote": self.quote,
@@ -230,7 +241,8 @@ class _Reader:
 
     def claim(self, spec: ClaimSpec, item, tolerance, base_given) -> Claim | None:
         presets = self.presets_for(spec.presets)
-        self.check_presets(item, presets)
+        if spec.presets is not None:  # the defaults are checked once, not for every claim
+            self.check_presets(item, presets)
         given = {**base_given, **self.given(item, spec.given)}
         value = self.value(item, spec.value)
         tol = self.tolerance(item, spec.tolerance, tolerance)
@@ -238,7 +250,8 @@ class _Reader:
         if spec.relative_to is not None:
             r = spec.relative_to
             ref_presets = self.presets_for(r.presets) if r.presets is not None else presets
-            self.check_presets(f"{item} relative_to", ref_presets)
+            if r.presets is not None:
+                self.check_presets(f"{item} relative_to", ref_presets)
             ref = Reference(r.quantity or spec.quantity,
                             {**given, **self.given(f"{item} relative_to", r.given)},
                             ref_presets)
@@ -272,7 +285,7 @@ class _Reader:
         out = {}
         for name, value in raw.items():
             try:
-                out[name] = self.model.coerce(name, value, f"{item} given")
+                out[name] = self.model.coerce(name, value, "given")
             except CostgraphError as exc:
                 self.problems.append(f"{item}: {exc}")
         return out
@@ -318,13 +331,28 @@ def parse_claimed(raw) -> ClaimedValue:
             raise ValueError(f"the ends of {raw!r} are in different units")
         if len(ends) == 2 and low[0] > high[0].to(low[0].units):
             raise ValueError(f"{raw!r}: the low end is above the high end")
-        text = " to ".join("…" if r is None else str(r) for r in raw)
+        text = _range_text(raw)
         return ClaimedValue(None if low is None else low[0],
                             None if high is None else high[0].to(ends[0][0].units),
                             text, 0.0 if low is None else low[1],
                             0.0 if high is None else high[1])
     q, slack = _one(raw)
     return ClaimedValue(q, q, str(raw), slack, slack)
+
+
+def _range_text(raw) -> str:
+    """``["28000 token/s", "35000 token/s"]`` → ``28000–35000 token/s``; ``[4, null]`` → ``≥ 4``."""
+    low, high = raw
+    if low is None:
+        return f"≤ {high}"
+    if high is None:
+        return f"≥ {low}"
+    parts = [_NUMBER.match(str(x)) for x in raw]
+    if all(parts):
+        units = [str(x)[m.end():].strip() for x, m in zip(raw, parts)]
+        if units[0] == units[1]:
+            return f"{parts[0].group(1)}–{parts[1].group(1)} {units[0]}".rstrip()
+    return f"{low} – {high}"
 
 
 def _one(raw) -> tuple[pint.Quantity, float]:

@@ -12,13 +12,8 @@ def _cell(text) -> str:
 
 def table_rows(report) -> list[list[str]]:
     """(id, where, quantity, claimed, derived, ratio, verdict) for each claim."""
-    rows = []
-    for v in report:
-        c = v.claim
-        quantity = c.quantity + (f" / {c.relative_to.quantity}" if c.relative_to else "")
-        rows.append([c.id, c.where, quantity, c.value.text, v.derived_text(),
-                     v.ratio_text(), v.verdict])
-    return rows
+    return [[v.id, v.claim.where, v.claim.shown_quantity, v.claim.value.text,
+             v.derived_text(), v.ratio_text(), v.verdict] for v in report]
 
 
 def markdown(report) -> str:
@@ -47,9 +42,7 @@ def _finding(v) -> list[str]:
     config = ", ".join(c.presets) or "(no presets)"
     if c.given:
         config += "; given " + ", ".join(f"{k} = {_shown(x)}" for k, x in sorted(c.given.items()))
-    lines.append(f"- claimed {c.value.text} for `{c.quantity}`"
-                 + (f" relative to `{c.relative_to.quantity}`" if c.relative_to else "")
-                 + f" under {config}")
+    lines.append(f"- claimed {c.value.text} for `{c.shown_quantity}` under {config}")
     if v.derived is not None:
         lines.append(f"- derived {v.derived_text()}"
                      + (f"; the claim is {v.ratio_text()}× the derivation"
@@ -58,11 +51,16 @@ def _finding(v) -> list[str]:
     if c.note:
         lines.append(f"- note: {c.note}")
     if v.result is not None:
-        lines += ["", "```", v.result.explain(c.quantity), "```"]
+        lines += _derivation("derivation", v.result.explain(c.quantity))
     if v.reference is not None:
-        lines += ["", "divided by:", "", "```", v.reference.explain(c.relative_to.quantity),
-                  "```"]
+        lines += _derivation("divided by", v.reference.explain(c.relative_to.quantity))
     return lines
+
+
+def _derivation(title: str, text: str) -> list[str]:
+    """A derivation tree, folded away (a cost's tree runs to hundreds of lines)."""
+    return ["", f"<details><summary>{title}</summary>", "", "```", text, "```", "",
+            "</details>"]
 
 
 def _shown(value) -> str:

@@ -23,7 +23,7 @@ import typer
 from .common import CostgraphGroup
 
 # command modules, in the order `costgraph --help` lists them
-COMMANDS = ["solve", "seek", "explain", "graph", "listing", "sweep", "plot"]
+COMMANDS = ["solve", "seek", "explain", "graph", "listing", "sweep", "plot", "audit"]
 
 app = typer.Typer(
     name="costgraph",

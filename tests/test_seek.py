@@ -1,8 +1,10 @@
 """Goal seeking (issue 4): optima against brute force, binding constraints, honest failures."""
 
+import doctest
 import json
 import math
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,6 +103,18 @@ def test_explain_shows_the_closed_form_from_the_rules(model):
     text = s.explain()
     assert f"  context_len_max = {cf.expression}" in text.splitlines()
     assert "binding:" in text and "search: context_len by bisection" in text
+
+
+def test_closed_form_of_a_whole_number_through_branches(model):
+    """The step-time rule takes max() and, for mixtures of experts, where(): the formula
+    follows the branches active at the optimum, and the whole-number optimum is its floor."""
+    s = model.seek(minimize="cost_per_mtok", subject_to=["step_time <= 20 ms"],
+                   vary={"batch": (1, 4096)}, given={"context_len": "2048 token"})
+    cf = s.closed_form
+    assert (cf.name, cf.constraint, cf.integer) == ("batch_max", "step_time <= 20 ms", True)
+    assert math.floor(cf.value.magnitude) == s.point["batch"].magnitude
+    assert [c.id for c in s.binding] == ["step_time <= 20 ms"]
+    assert "closed form, from step_time <= 20 ms:" in s.explain()
 
 
 # --- property tests against brute force ---------------------------------------------------------
@@ -359,3 +373,10 @@ def test_bad_queries_are_refused_like_a_bad_given(tiny, query, error, text):
     with pytest.raises(error) as info:
         tiny.seek(**query)
     assert str(info.value) == text
+
+
+def test_docs_examples_run():
+    page = Path(__file__).resolve().parents[1] / "docs" / "seek.md"
+    failed, attempted = doctest.testfile(str(page), module_relative=False,
+                                         optionflags=doctest.ELLIPSIS)
+    assert attempted >= 5 and failed == 0

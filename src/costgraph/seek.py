@@ -83,7 +83,7 @@ class SeekResult:
         lines.append("binding:" + ("" if self.binding else " none"))
         lines.extend(f"  {c.describe()}" for c in self.binding)
         if self.closed_form is not None:
-            held = [f"{n} = {format_quantity(q)}" for n, q in self.point.items()
+            held = [f"{n} = {format_quantity(self.point[n])}" for n in self.bounds
                     if n != self.closed_form.variable]
             lines.append(f"closed form, from {self.closed_form.constraint}"
                          + (f" with {', '.join(held)}" if held else "") + ":")

@@ -4,8 +4,8 @@ At the optimum one constraint usually stops the variable the search bisected: it
 right sides are equal there. Writing that equality with every quantity that depends on the
 variable expanded through its rule (and every other quantity kept as a symbol), then
 solving it for the variable, gives the optimum as a formula of the quantities held fixed,
-e.g. ``context_len_max = (...)``. Where the rules take a ``max``/``min``, the branch active
-at the optimum is used; a ``where``, ``ceil`` or ``floor`` on the variable's path, or an
+e.g. ``context_len_max = (...)``. Where the rules take a ``max``, ``min`` or ``where``, the
+branch active at the optimum is used; a ``ceil`` or ``floor`` on the variable's path, or an
 equation sympy cannot solve, means no closed form is shown.
 """
 
@@ -51,9 +51,9 @@ class ClosedForm:
         out.append(f"  = {format_quantity(self.value)}")
         if self.integer:
             out.append(f"  whole-number optimum: {format_quantity(self.optimum)}")
-        notes = ["names in base units (bit, s, USD, token, request, FLOP)"]
+        notes = ["in base units: bit, s, USD, token, request, FLOP"]
         if self.branch:
-            notes.append("max()/min() on the branch active at the optimum")
+            notes.append("max()/min()/where() on the branch active at the optimum")
         out.append(f"  ({'; '.join(notes)})")
         return out
 
@@ -100,13 +100,14 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
         sides.append(side.xreplace({model.symbols[n]: model.planner.composite(n, keep)
                                     for n in cdef.names if n in depends}))
     equation = sides[0] - sides[1]
-    if not equation.has(x) or equation.has(sympy.Piecewise, sympy.ceiling, sympy.floor):
+    if not equation.has(x):
         return None
     numbers = {s: sympy.Float(values[s.name], 17) for s in equation.free_symbols
                if s.name in values and s != x}
     numbers[x] = sympy.Float(values[variable], 17)
     equation, branch = _active_branch(equation, x, numbers)
-    if equation is None or sympy.count_ops(equation) > MAX_OPS:
+    if equation is None or equation.has(sympy.ceiling, sympy.floor) or \
+            sympy.count_ops(equation) > MAX_OPS:
         return None
     root = _root(equation, x, numbers, values[variable], qdef, optimum)
     if root is None:
@@ -119,21 +120,29 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
 
 
 def _active_branch(equation, x, numbers):
-    """Replace each max()/min() on the variable's path by its argument active at the optimum."""
+    """Replace each max()/min()/where() on the variable's path by its branch active at the
+    optimum."""
     chosen = False
-    for _ in range(32):  # nested max/min: one level per pass
-        atoms = sorted((a for a in equation.atoms(sympy.Max, sympy.Min) if a.has(x)), key=str)
+    for _ in range(32):  # nested branches: one level per pass
+        atoms = sorted((a for a in equation.atoms(sympy.Max, sympy.Min, sympy.Piecewise)
+                        if a.has(x)), key=str)
         if not atoms:
             return equation, chosen
-        atom = atoms[0]
         try:
-            args = [(float(arg.xreplace(numbers)), i) for i, arg in enumerate(atom.args)]
+            branch = _branch(atoms[0], numbers)
         except TypeError:  # a symbol without a value: cannot tell the branch
             return None, chosen
-        pick = max(args) if isinstance(atom, sympy.Max) else min(args)
-        equation = equation.xreplace({atom: atom.args[pick[1]]})
+        equation = equation.xreplace({atoms[0]: branch})
         chosen = True
     return None, chosen
+
+
+def _branch(atom, numbers):
+    if isinstance(atom, sympy.Piecewise):
+        return next(e for e, cond in atom.args if bool(cond.xreplace(numbers)))
+    values = [(float(arg.xreplace(numbers)), i) for i, arg in enumerate(atom.args)]
+    pick = max(values) if isinstance(atom, sympy.Max) else min(values)
+    return atom.args[pick[1]]
 
 
 def _root(equation, x, numbers, x_base, qdef, optimum):

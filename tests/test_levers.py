@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from costgraph.cli import app
-from costgraph.errors import NoSolutionError, UnknownQuantityError
+from costgraph.errors import QueryError, UnknownQuantityError
 
 from toymodel import PRESETS, RULES, build
 
@@ -123,11 +123,11 @@ def test_stated_ranges_win_and_given_values_have_none(toy):
 def test_levers_refuse_what_they_cannot_answer(toy):
     with pytest.raises(UnknownQuantityError, match="did you mean cost_per_mtok"):
         toy.levers("cost_per_mtk")
-    with pytest.raises(NoSolutionError, match="it is an input"):
+    with pytest.raises(QueryError, match="levers of batch: it is an input"):
         toy.levers("batch")
-    with pytest.raises(NoSolutionError, match="peak is not a leaf input of it here"):
+    with pytest.raises(QueryError, match="peak is not a leaf input of it here"):
         toy.levers("memory_time", inputs=["peak"])
-    with pytest.raises(ValueError, match="rank must be 'elasticity' or 'swing'"):
+    with pytest.raises(QueryError, match="rank must be 'elasticity' or 'swing'"):
         toy.levers("cost_per_mtok", rank="size")
 
 

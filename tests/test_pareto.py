@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from costgraph.cli import app
+from costgraph.errors import QueryError
 from costgraph.pareto import non_dominated
 
 from toymodel import PRESETS, RULES, build
@@ -78,7 +79,7 @@ def test_stated_constraints_and_maximising(toy):
     # front is one point, the first compute-bound batch of the grid
     batches = q.sweep.values("batch")
     assert q.front.columns["batch"].tolist() == [batches[batches >= 100 / 3].min()]
-    with pytest.raises(ValueError, match="neither x"):
+    with pytest.raises(QueryError, match="pareto: maximize names batch, which is neither x"):
         toy.pareto("step_time", "cost_per_mtok", {"batch": [1]}, maximize="batch")
 
 

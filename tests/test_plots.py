@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from costgraph import plots
 from costgraph.cli import app
-from costgraph.errors import MissingExtraError
+from costgraph.errors import MissingExtraError, QueryError
 from costgraph.plots.curves import constraint_limits
 from costgraph.sweep import sweep
 
@@ -119,7 +119,7 @@ def test_plotting_without_matplotlib_says_how_to_install_it(model, monkeypatch):
 
 
 def test_unknown_file_type_is_refused(model, tmp_path):
-    with pytest.raises(ValueError, match="cannot write a chart to a.txt"):
+    with pytest.raises(QueryError, match="cannot write a chart to a.txt: use one of .png"):
         plots.regions(model, ["oregon"]).save(tmp_path / "a.txt")
 
 

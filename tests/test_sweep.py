@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from costgraph.cli import app
 from costgraph.errors import (BoundsError, ConflictError, DimensionError, NotWholeError,
-                              UnknownQuantityError)
+                              QueryError, UnknownQuantityError)
 from costgraph.sweep import parse_range, parse_values
 
 from toymodel import build
@@ -140,9 +140,11 @@ def test_range_values_may_carry_units(model):
 
 
 def test_range_mistakes_say_how_to_write_one():
-    with pytest.raises(ValueError, match=r"write e.g. 1k..128k:log:32"):
+    with pytest.raises(QueryError) as caught:
         parse_range("1..x")
-    with pytest.raises(ValueError, match="a log range needs positive ends"):
+    assert str(caught.value) == ("range '1..x': 'x' is not a number (write e.g. "
+                                 "1k..128k:log:32, 1..256 or 1,8,64)")
+    with pytest.raises(QueryError, match="range '0..10:log': a log range needs positive ends"):
         parse_range("0..10:log")
 
 
@@ -196,3 +198,9 @@ def _toy_dir(make_rules):
     from toymodel import PRESETS, RULES
 
     return make_rules(core=RULES, presets={"toy": PRESETS})
+
+
+def test_cli_sweep_bad_range_is_one_line():
+    out = runner.invoke(app, ["sweep", "batch=0..4:log", "--find", "cost_per_mtok"])
+    assert out.exit_code == 1
+    assert out.stderr == "error: range '0..4:log': a log range needs positive ends\n"

@@ -23,7 +23,7 @@ import numpy as np
 import pint
 import sympy
 
-from .errors import NoSolutionError, UnknownQuantityError
+from .errors import NoSolutionError, QueryError, UnknownQuantityError
 from .table import Table
 from .units import Quantity, format_number, format_quantity, from_base, to_base
 
@@ -188,7 +188,7 @@ def levers(model, target: str, *, presets=None, given: Mapping | None = None,
     -1.0
     """
     if rank not in ("elasticity", "swing"):
-        raise ValueError(f"rank must be 'elasticity' or 'swing', not {rank!r}")
+        raise QueryError("levers", f"rank must be 'elasticity' or 'swing', not {rank!r}")
     point = Point.at(model, target, presets, given)
     names = point.leaves if inputs is None else _checked(model, point, inputs)
     elasticities = point.elasticities(names)
@@ -231,8 +231,8 @@ class Point:
         if target not in rs.quantities:
             raise UnknownQuantityError(target, list(rs.quantities), "levers")
         if rs.rule_for(target) is None:
-            raise NoSolutionError(target, "it is an input; levers need a derived quantity "
-                                          "such as cost_per_mtok")
+            raise QueryError(f"levers of {target}", "it is an input; levers need a derived "
+                                                    "quantity such as cost_per_mtok")
         steps = model.known_steps(presets, given)
         steps.pop(target, None)
         known = frozenset(steps)
@@ -309,8 +309,9 @@ def _checked(model, point, inputs) -> tuple[str, ...]:
         if name not in model.ruleset.quantities:
             raise UnknownQuantityError(name, list(model.ruleset.quantities), "levers inputs")
         if name not in point.leaves:
-            raise NoSolutionError(point.target, f"{name} is not a leaf input of it here; "
-                                                f"leaf inputs: {', '.join(point.leaves)}")
+            raise QueryError(f"levers of {point.target}", f"{name} is not a leaf input of it "
+                                                           f"here; leaf inputs: "
+                                                           f"{', '.join(point.leaves)}")
         names.append(name)
     return tuple(dict.fromkeys(names))
 
@@ -321,8 +322,9 @@ def _ranges(model, point, names, stated, presets) -> dict:
 
     for name in stated:
         if name not in names:
-            raise NoSolutionError(point.target, f"a range is stated for {name}, which is not "
-                                                f"one of the levers: {', '.join(names)}")
+            raise QueryError(f"levers of {point.target}", f"a range is stated for {name}, "
+                                                           f"which is not one of the levers: "
+                                                           f"{', '.join(names)}")
     resolved = resolve_presets(model.ruleset, presets)
     out = {}
     for name in names:

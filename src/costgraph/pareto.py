@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import QueryError
 from .sweep import SweepResult, sweep
 from .table import Table, frozen_array
 
@@ -117,8 +118,8 @@ def pareto(model, x: str, y: str, vary: Mapping, *, subject_to=(), given=None, p
     maximize = frozenset([maximize] if isinstance(maximize, str) else maximize)
     unknown = maximize - {x, y}
     if unknown:
-        raise ValueError(f"maximize names {sorted(unknown)}, which are neither x ({x}) "
-                         f"nor y ({y})")
+        raise QueryError("pareto", f"maximize names {', '.join(sorted(unknown))}, which is "
+                                   f"neither x ({x}) nor y ({y})")
     subject_to = tuple([subject_to] if isinstance(subject_to, str) else subject_to)
     constraints = [c.id for c in model.constraints()] + list(subject_to)
     grid = sweep(model, vary, [x, y], given=given, presets=presets, constraints=constraints,

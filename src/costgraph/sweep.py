@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pint
 
-from .errors import ConflictError, DimensionError, UnknownQuantityError
+from .errors import ConflictError, DimensionError, QueryError, UnknownQuantityError
 from .scenario import preset_names
 from .table import Table, frozen_array, frozen_mapping
 from .units import format_quantity, format_unit, parse_quantity, same_dimension
@@ -258,7 +258,7 @@ def make_axis(model, name: str, values) -> Axis:
                                    "vary (a name to vary is a quantity, or an axis of preset names)")
     array = parse_values(model, name, values)
     if array.size == 0:
-        raise ValueError(f"vary {name}: no values")
+        raise QueryError(f"vary {name}", "no values to sweep")
     _check_values(model, name, array)
     return Axis(name, "quantity", array)
 
@@ -347,12 +347,12 @@ def parse_range(text: str, integer: bool = False, binary: bool = False,
     lo, hi = (_number(match[k], binary, text, convert) for k in ("lo", "hi"))
     scale = match["scale"] or "lin"
     if scale == "log" and (lo <= 0 or hi <= 0):
-        raise ValueError(f"range {text!r}: a log range needs positive ends")
+        raise QueryError(f"range {text!r}", "a log range needs positive ends")
     if match["n"] is None and integer and scale == "lin":
         return np.arange(math.ceil(lo), math.floor(hi) + 1, dtype=float)
     n = int(match["n"]) if match["n"] else DEFAULT_POINTS
     if n < 1:
-        raise ValueError(f"range {text!r}: needs at least one point")
+        raise QueryError(f"range {text!r}", "needs at least one point")
     values = np.geomspace(lo, hi, n) if scale == "log" else np.linspace(lo, hi, n)
     if integer:
         return np.unique(np.round(values))
@@ -365,8 +365,8 @@ def _number(text: str, binary: bool, whole: str, convert=None) -> float:
     if match is None and convert is not None and text.strip():
         return convert(text)
     if match is None:
-        raise ValueError(f"cannot read {whole!r} as values: {text.strip()!r} is not a number "
-                         "(write e.g. 1k..128k:log:32, 1..256 or 1,8,64)")
+        raise QueryError(f"range {whole!r}", f"{text.strip()!r} is not a number (write e.g. "
+                                             "1k..128k:log:32, 1..256 or 1,8,64)")
     step = 1024.0 if binary else 1000.0
     power = {"": 0, "k": 1, "K": 1, "M": 2, "G": 3}[match[2]]
     return float(match[1]) * step ** power

@@ -29,7 +29,7 @@ import numpy as np
 import pint
 from scipy import special
 
-from .errors import NoSolutionError, UnknownQuantityError
+from .errors import QueryError, UnknownQuantityError
 from .levers import Z95, leaf_inputs
 from .table import Table, frozen_array, frozen_mapping
 from .units import Quantity, format_number, format_quantity, format_unit
@@ -248,11 +248,12 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
     from .sweep import scenario_label
 
     if samples < 2:
-        raise ValueError(f"uncertainty needs at least 2 samples, not {samples}")
+        raise QueryError("uncertainty", f"needs at least 2 samples, not {samples}")
     dists = input_distributions(model, target, presets, given, inputs)
     if not dists:
-        raise NoSolutionError(target, "no input it depends on has a range; give one a low and "
-                                      "high (and a distribution) in a preset")
+        raise QueryError(f"uncertainty of {target}", "no input it depends on has a range; give "
+                                                     "one a low and high (and a distribution) "
+                                                     "in a preset")
     rng = np.random.default_rng(seed)
     levels = {d.name: rng.random(samples) for d in dists}
     drawn = {d.name: d.quantile(levels[d.name]) for d in dists}
@@ -291,11 +292,11 @@ def input_distributions(model, target, presets=None, given=None, inputs=None):
         if name in (given or {}) or not ranged:
             if inputs is None:
                 continue
-            raise NoSolutionError(target, f"{name} has no range to draw from"
+            raise QueryError(f"uncertainty of {target}", f"{name} has no range to draw from"
                                   + (" (it is given)" if name in (given or {}) else
                                      "; give its preset value a low and high"))
         if name not in leaves:
-            raise NoSolutionError(target, f"{name} is not an input of it here")
+            raise QueryError(f"uncertainty of {target}", f"{name} is not an input of it here")
         out.append(_distribution(model, name, resolved[name]))
     return sorted(out, key=lambda d: d.name)
 
@@ -316,12 +317,12 @@ def _distribution(model, name, scenario_value) -> InputDistribution:
                                               float(v.sd.to(q.pint_unit).magnitude))
     value = float(v.quantity.to(q.pint_unit).magnitude)
     if low is not None and not low <= high:
-        raise NoSolutionError(name, f"its range is empty: low {low:g} > high {high:g}")
+        raise QueryError(f"range of {name}", f"it is empty: low {low:g} > high {high:g}")
     if kind == "triangular" and not low <= value <= high:
-        raise NoSolutionError(name, f"a triangular range needs low <= value <= high "
-                                    f"({low:g}, {value:g}, {high:g})")
+        raise QueryError(f"range of {name}", f"a triangular range needs low <= value <= "
+                                             f"high ({low:g}, {value:g}, {high:g})")
     if kind == "lognormal" and not 0 < low:
-        raise NoSolutionError(name, "a lognormal range needs a positive low")
+        raise QueryError(f"range of {name}", "a lognormal range needs a positive low")
     bounds = (-np.inf if q.low is None else q.low, np.inf if q.high is None else q.high)
     source = f"{scenario_value.preset}" + (f"; {v.source}" if v.source else "")
     return InputDistribution(name, kind, value, low, high, sd, q.unit, source, bounds, q.integer)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import MissingExtraError
+from ..errors import MissingExtraError, QueryError
 from ..table import Table
 from ..units import format_unit
 
@@ -79,8 +79,8 @@ class Chart:
                 metadata = {"Date": None} if suffix in (".svg", ".pdf") else {}
                 self.figure().savefig(path, metadata=metadata)
         else:
-            raise ValueError(f"cannot write a chart to {path.name}: use one of "
-                             f"{', '.join(IMAGE_SUFFIXES + DATA_SUFFIXES)}")
+            raise QueryError(f"cannot write a chart to {path.name}",
+                             f"use one of {', '.join(IMAGE_SUFFIXES + DATA_SUFFIXES)}")
         return path
 
     def to_csv(self, path=None):

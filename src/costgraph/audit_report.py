@@ -4,6 +4,7 @@ its reasons and its derivation. Plain text, stable order, so a report can be dif
 from __future__ import annotations
 
 from .audit import REPRODUCED
+from .units import format_number
 
 
 def _cell(text) -> str:
@@ -67,3 +68,36 @@ def _shown(value) -> str:
     from .units import format_quantity
 
     return format_quantity(value)
+
+
+def summary_markdown(report, ids, compare=None, compare_label: str = "") -> str:
+    """A short Markdown table of chosen claims: the figure, what the rules derive, the
+    verdict and its main reason; with ``compare`` (the same claims audited under other
+    presets), what those presets derive beside it."""
+    head = ["claim", "claimed", "derived", "ratio", "verdict", "main reason"]
+    if compare is not None:
+        head.append(compare_label or "derived under " + ", ".join(compare.presets))
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for cid in ids:
+        v = report[cid]
+        row = [f"`{v.id}` ({v.claim.where})", v.claim.value.text, v.derived_text(),
+               v.ratio_text(), v.verdict, _main_reason(v)]
+        if compare is not None:
+            w = compare[cid]
+            row.append(f"{w.derived_text()} ({w.verdict})")
+        lines.append("| " + " | ".join(_cell(x) for x in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _main_reason(v) -> str:
+    """The first cause, else the broken constraint, else the first reason."""
+    if v.causes:
+        return v.causes[0].text
+    breaches = v.breaches or v.reference_breaches
+    if breaches:
+        b = breaches[0]
+        return f"{b.id} fails ({format_number(b.ratio)}× the limit)" if b.ratio else b.id
+    if v.verdict != REPRODUCED and v.derived is not None:
+        return "no recognised slip: compare the derivation"
+    reasons = v.reasons()
+    return reasons[0] if reasons else ""

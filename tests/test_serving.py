@@ -1,0 +1,317 @@
+"""Prefill, time to first token, serving a request mix, input and blended prices, KV offload
+and disaggregation.
+
+Expected values are derived here by hand from the architecture (facts.md §2.1), the hardware
+(facts.md §1.1) and the formulas docs/serving.md states, never copied from the engine.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+# `model` (the bundled rules, loaded once) comes from tests/conftest.py.
+
+# Llama-2-70B and Llama-3-70B share the shape but for the vocabulary (facts.md §2.1)
+L, D, FF, H, KV, HD = 80, 8192, 28672, 64, 8, 128
+ATTN = D * HD * (2 * H + 2 * KV)
+FFN = 3 * D * FF
+
+
+def n_params(vocab):
+    return L * (ATTN + FFN + 2 * D) + D + 2 * vocab * D
+
+
+def weight_flops(vocab):
+    return 2 * (L * (ATTN + FFN) + vocab * D)  # per token, LM head included
+
+
+def prefill_flops(vocab, prompt):
+    weights = (weight_flops(vocab) - 2 * vocab * D) * prompt + 2 * vocab * D  # logits once
+    attention = 2 * H * 2 * HD * L * prompt * (prompt + 1) / 2  # causal pairs
+    return weights + attention
+
+
+def ring(n):
+    return 2 * (n - 1) / n
+
+
+def mag(q, unit=""):
+    return float(q.to(unit).magnitude)
+
+
+def solve(model, presets, find, given=None):
+    return model.solve(given=given or {}, find=list(find), presets=list(presets))
+
+
+TRT_A100 = ["a100-80gb", "llama-2-70b", "fp16", "essay-facility", "batch-1", "in-2k", "out-128",
+            "tp4", "conventions-costgraph"]
+
+
+# --- prefill and time to first token -------------------------------------------------------
+
+
+def test_prefill_flops_are_weights_per_prompt_token_and_causal_attention(model):
+    r = solve(model, TRT_A100, ["prefill_flops", "prefill_attention_flops"])
+    assert mag(r["prefill_flops"], "FLOP") == pytest.approx(prefill_flops(32000, 2048), rel=1e-12)
+    assert mag(r["prefill_attention_flops"], "FLOP") == pytest.approx(
+        4 * H * HD * L * 2048 * 2049 / 2, rel=1e-12)
+
+
+def test_ttft_is_the_prefill_roofline_with_its_all_reduces(model):
+    """Llama-2-70B, 4 x A100, FP16, 2,048-token prompt: compute-bound."""
+    r = solve(model, TRT_A100, ["ttft", "prefill_time", "prefill_compute_time",
+                                "prefill_memory_time"])
+    compute = prefill_flops(32000, 2048) / (4 * 312e12)
+    read = (n_params(32000) - 32000 * D) * 2 + 2048 * 327_680  # weights, the prompt's KV
+    memory = read / (4 * 2.039e12)
+    comm = 2 * L * ring(4) * 2048 * D * 2 / 300e9
+    assert compute > memory
+    assert mag(r["ttft"], "s") == pytest.approx(compute + comm, rel=1e-12)
+    assert mag(r["ttft"], "s") == pytest.approx(mag(r["prefill_time"], "s"), rel=1e-15)
+    # peer-numbers.md: LLM-Viewer, llm-analysis (eff 1/1) and GenZ give 250-288 ms
+    assert 250 <= mag(r["ttft"], "ms") <= 288
+
+
+def test_prefill_is_far_above_the_ridge_point_and_decode_far_below(model):
+    r = model.solve(presets=["default"], find=["prefill_arithmetic_intensity",
+                                               "arithmetic_intensity", "ridge_point"])
+    assert r["prefill_arithmetic_intensity"] > 10 * r["ridge_point"] > 10 * r["arithmetic_intensity"]
+
+
+@pytest.mark.parametrize("link,gbps", [("disagg-400g", 50), ("disagg-800g", 100),
+                                       ("disagg-nvlink4", 450)])
+def test_disaggregation_adds_the_kv_transfer_to_ttft(model, link, gbps):
+    r = solve(model, ["default", link], ["ttft", "prefill_time", "kv_transfer_time"])
+    prompt_kv = 3840 * 2 * L * KV * HD * 1  # req-4k prompt, FP8 KV
+    assert mag(r["kv_transfer_time"], "s") == pytest.approx(prompt_kv / (gbps * 1e9), rel=1e-12)
+    assert mag(r["ttft"] - r["prefill_time"], "s") == pytest.approx(prompt_kv / (gbps * 1e9))
+    colocated = solve(model, ["default", link, "colocated"], ["kv_transfer_time"])
+    assert mag(colocated["kv_transfer_time"], "s") == 0
+
+
+def test_tpot_is_the_decode_step(model):
+    for presets in (["default"], ["default", "offload-50"], ["default", "mixtral-8x7b", "tp2"]):
+        r = solve(model, presets, ["tpot", "step_time"])
+        assert r["tpot"] == r["step_time"], presets
+
+
+# --- prices ---------------------------------------------------------------------------------
+
+
+def test_input_tokens_are_priced_by_the_time_prefill_takes(model):
+    r = model.solve(presets=["default", "tp2"], find=["cost_per_mtok_input", "cost_per_gpu_hour",
+                                                      "prefill_time"])
+    usd_per_prompt = mag(r["cost_per_gpu_hour"], "USD/h") * 2 * mag(r["prefill_time"], "h")
+    assert mag(r["cost_per_mtok_input"], "USD/Mtok") == pytest.approx(
+        usd_per_prompt / 3840 * 1e6, rel=1e-12)
+
+
+def test_input_tokens_are_cheaper_than_output_tokens_on_a_memory_bound_decode(model):
+    r = model.solve(presets=["default"], find=["cost_per_mtok_input", "cost_per_mtok"])
+    assert r["cost_per_mtok_input"] < r["cost_per_mtok"] / 3
+
+
+def test_blended_price_weights_input_and_output_tokens(model):
+    find = ["cost_per_mtok_blended", "cost_per_mtok_input", "cost_per_mtok"]
+    mix = model.solve(presets=["default"], find=find)  # req-4k: 3,840 in per 256 out = 15
+    inp, out = mag(mix["cost_per_mtok_input"], "USD/Mtok"), mag(mix["cost_per_mtok"], "USD/Mtok")
+    assert mag(mix["cost_per_mtok_blended"], "USD/Mtok") == pytest.approx((15 * inp + out) / 16)
+    stated = model.solve(presets=["default", "blend-3to1"], find=find)
+    assert mag(stated["cost_per_mtok_blended"], "USD/Mtok") == pytest.approx((3 * inp + out) / 4)
+    assert "blend_input_per_output is given as 3" in stated.notes[0]
+
+
+# --- serving a request mix --------------------------------------------------------------------
+
+
+def test_serving_step_by_hand_for_the_default_mix(model):
+    """H200, Llama-3-70B FP8, batch 64 of 3,840-in / 256-out requests, chunked prefill."""
+    r = model.solve(presets=["default"], find=["serving_tokens_per_second", "serving_step_time",
+                                               "mean_decode_context_len",
+                                               "prefill_tokens_per_step"])
+    vocab, batch, prompt, out = 128256, 64, 3840, 256
+    mean_ctx = prompt + out / 2
+    chunk = batch * prompt / out  # prompt tokens per step: 960
+    kv_token = 2 * L * KV * HD  # FP8
+    read = (n_params(vocab) - vocab * D) + batch * mean_ctx * kv_token + chunk * kv_token
+    flops = batch * (weight_flops(vocab) + 4 * H * HD * L * mean_ctx) \
+        + prefill_flops(vocab, prompt) * chunk / prompt
+    step = max(read / 4.8e12, flops / 1979e12)
+    assert mag(r["mean_decode_context_len"], "token") == 3968
+    assert mag(r["prefill_tokens_per_step"], "token") == 960
+    assert mag(r["serving_step_time"], "s") == pytest.approx(step, rel=1e-12)
+    assert mag(r["serving_tokens_per_second"], "token/s") == pytest.approx(batch / step, rel=1e-12)
+    assert flops / 1979e12 > read / 4.8e12  # 15 prompt tokens per output token: compute-bound
+
+
+@pytest.mark.parametrize("model_preset", ["llama-3-70b", "mixtral-8x7b", "deepseek-v3",
+                                          "gpt-oss-120b"])
+def test_disaggregated_serving_step_is_the_decode_step_at_the_mean_context(model, model_preset):
+    """With prefill elsewhere, a serving step is a plain decode step at input + output/2."""
+    presets = ["default", model_preset, "tp8", "disagg-400g"]
+    serving = solve(model, presets, ["serving_step_time"])
+    decode = solve(model, presets, ["step_time"], given={"context_len": "3968 token"})
+    assert mag(serving["serving_step_time"], "s") == pytest.approx(mag(decode["step_time"], "s"),
+                                                                   rel=1e-12)
+
+
+def test_serving_cost_includes_the_prefill_of_the_mix(model):
+    find = ["serving_cost_per_mtok", "cost_per_mtok", "serving_requests_per_second",
+            "serving_tokens_per_second"]
+    r = model.solve(presets=["default"], find=find)
+    assert r["serving_cost_per_mtok"] > r["cost_per_mtok"]
+    assert mag(r["serving_requests_per_second"], "request/s") * 256 == pytest.approx(
+        mag(r["serving_tokens_per_second"], "token/s"))
+
+
+# --- KV beyond HBM ----------------------------------------------------------------------------
+
+
+def test_offload_fits_a_long_context_batch_and_pays_for_it_per_step(model):
+    """Llama-3.1-70B, 8 sequences of 128K on one H200: 172 GB of FP8 KV does not fit; with 90%
+    of it in host memory over PCIe5 (64 GB/s) it fits, and the step waits for the link."""
+    presets = ["default", "llama-3.1-70b", "ctx-128k", "batch-8"]
+    find = ["step_time", "tpot", "kv_offload_time", "hbm_required"]
+    kv = 8 * 131072 * 2 * L * KV * HD
+    weights = n_params(128256)
+    resident = solve(model, presets, find)
+    assert mag(resident["hbm_required"], "byte") == pytest.approx(weights + kv, rel=1e-12)
+    assert next(c for c in resident.constraints if c.id == "memory.hbm_fit").holds is False
+    offload = solve(model, presets + ["offload-90"], find)
+    assert next(c for c in offload.constraints if c.id == "memory.hbm_fit").holds is True
+    assert mag(offload["hbm_required"], "byte") == pytest.approx(weights + 0.1 * kv, rel=1e-12)
+    assert mag(offload["kv_offload_time"], "s") == pytest.approx(0.9 * kv / 64e9, rel=1e-12)
+    assert mag(offload["step_time"], "s") == pytest.approx(0.9 * kv / 64e9, rel=1e-12)
+    assert offload["tpot"] == offload["step_time"]
+    nvme = solve(model, presets + ["offload-90", "offload-nvme"], ["kv_offload_time"])
+    assert mag(nvme["kv_offload_time"], "s") == pytest.approx(0.9 * kv / 7e9, rel=1e-12)
+
+
+def test_seek_chooses_the_least_offload_that_fits(model):
+    presets = ["default", "llama-3.1-70b", "ctx-128k", "batch-8"]
+    s = model.seek(minimize="step_time", vary={"kv_offload_fraction": (0, 1)}, presets=presets)
+    kv = 8 * 131072 * 2 * L * KV * HD
+    least = 1 - (0.9 * 141e9 - n_params(128256)) / kv  # what HBM cannot hold
+    assert mag(s.point["kv_offload_fraction"]) == pytest.approx(least, rel=1e-6)
+    assert [c.id for c in s.binding] == ["memory.hbm_fit"]
+
+
+# --- seek over serving quantities ---------------------------------------------------------------
+
+
+def largest_batch_under_tpot(limit_s):
+    """Default scenario: step = (weights read + B x 4096 x FP8 KV) / 4.8 TB/s, memory-bound."""
+    read = n_params(128256) - 128256 * D
+    return math.floor((limit_s * 4.8e12 - read) / (4096 * 2 * L * KV * HD))
+
+
+def test_seek_max_batch_under_ttft_and_tpot(model):
+    s = model.seek(maximize="batch", subject_to=["ttft <= 300 ms", "tpot <= 25 ms"],
+                   vary={"batch": (1, 4096)}, presets=["default"])
+    assert mag(s.value, "request") == largest_batch_under_tpot(0.025) == 75
+    assert [c.id for c in s.binding] == ["tpot <= 25 ms"]
+    assert mag(s.result["ttft"], "ms") < 300
+
+
+def test_seek_with_ttft_and_tpot_from_the_command_line():
+    from costgraph.cli import app
+
+    out = CliRunner().invoke(app, ["seek", "--maximize", "batch", "--where", "ttft <= 300 ms",
+                                   "--where", "tpot <= 25 ms", "--vary", "batch=1..4096"])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith(f"maximum batch = {largest_batch_under_tpot(0.025)} request")
+    rows = {line.split("  ")[0]: line for line in out.output.splitlines()
+            if line.startswith(("ttft", "tpot"))}
+    assert "holds" in rows["ttft <= 300 ms"] and "binding" in rows["tpot <= 25 ms"]
+
+
+def test_seek_best_serving_throughput_for_a_mix(model):
+    """Short prompts, long answers: memory-bound, so throughput grows with the batch until
+    the HBM fit stops it; brute force over every batch agrees."""
+    presets = ["default", "in-128", "out-1k"]
+    s = model.seek(maximize="serving_tokens_per_second", vary={"batch": (1, 4096)},
+                   presets=presets)
+    f = model.compile(find="serving_tokens_per_second", inputs=["batch"], presets=presets,
+                      constraints="declared")
+    batches = np.arange(1, 4097.0)
+    tps = f(batch=batches)
+    ok = np.all([m >= 0 for m in f.margins(batch=batches).values()], axis=0)
+    assert mag(s.value, "token/s") == pytest.approx(tps[ok].max(), rel=1e-9)
+    assert mag(s.point["batch"], "request") == batches[ok][np.argmax(tps[ok])]
+    assert [c.id for c in s.binding] == ["memory.hbm_fit"]
+
+
+def test_seek_best_serving_throughput_when_prefill_saturates_compute(model):
+    """15 prompt tokens per output token: past a small batch the step is compute-bound and the
+    throughput is flat at peak FLOPs over the FLOPs per output token."""
+    s = model.seek(maximize="serving_tokens_per_second", vary={"batch": (1, 4096)},
+                   presets=["default"])
+    mean_ctx, chunk_per_request = 3968, 3840 / 256
+    per_output = weight_flops(128256) + 4 * H * HD * L * mean_ctx \
+        + prefill_flops(128256, 3840) / 3840 * chunk_per_request
+    assert mag(s.value, "token/s") == pytest.approx(1979e12 / per_output, rel=1e-9)
+
+
+def test_seek_minimum_cost_picks_the_replica_size(model):
+    """Llama-3-70B in FP16 (141 GB of weights) does not fit one H200: the cheapest replica that
+    serves batch 64 at 4K has two GPUs; more only add all-reduce time."""
+    s = model.seek(minimize="cost_per_mtok", vary={"n_gpus": (1, 8)}, presets=["default", "fp16"])
+    assert mag(s.point["n_gpus"]) == 2
+    costs = [solve(model, ["default", "fp16"], ["cost_per_mtok"], given={"n_gpus": n})
+             for n in range(2, 9)]
+    assert mag(s.value, "USD/Mtok") == pytest.approx(
+        min(mag(c["cost_per_mtok"], "USD/Mtok") for c in costs), rel=1e-9)
+
+
+# --- explain shows both paths ---------------------------------------------------------------------
+
+
+def test_explain_shows_the_prefill_and_decode_paths(model):
+    r = model.solve(presets=["default"], find=["ttft", "tpot", "serving_tokens_per_second",
+                                               "cost_per_mtok_blended"])
+    ttft = r.explain("ttft")
+    for name in ("prefill_time", "prefill_flops", "prefill_attention_flops", "prefill_bytes",
+                 "input_len", "kv_transfer_time"):
+        assert name in ttft, name
+    tpot = r.explain("tpot")
+    for name in ("step_time", "memory_time", "kv_bytes_per_request", "context_len"):
+        assert name in tpot, name
+    serving = r.explain("serving_tokens_per_second")
+    for name in ("prefill_flops", "prefill_tokens_per_step", "weight_flops_per_token",
+                 "serving_kv_bytes_per_request", "mean_decode_context_len", "output_len"):
+        assert name in serving, name
+    blended = r.explain("cost_per_mtok_blended")
+    assert "cost_per_mtok_input" in blended and "step_time" in blended and "prefill_time" in blended
+
+
+# --- docs/serving.md stays true -------------------------------------------------------------------
+
+DOC_CALL = re.compile(r"^(model\.solve\(.*\))  # (-?[\d.]+(?:e[+-]\d+)?) (\S+)$", re.M)
+
+
+def doc_calls():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "serving.md").read_text()
+    return DOC_CALL.findall(text)
+
+
+def test_serving_page_has_computed_rows():
+    assert len(doc_calls()) >= 25
+
+
+@pytest.mark.parametrize("call,number,unit", doc_calls(), ids=lambda x: str(x)[:70])
+def test_serving_page_numbers_reproduce(model, call, number, unit):
+    """Each number on the page is what its call gives, to the digits shown."""
+    node = ast.parse(call, mode="eval").body
+    kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
+    got = mag(model.solve(**kwargs)[kwargs["find"][0]], "" if unit == "1" else unit)
+    mantissa, _, exponent = number.partition("e")
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    half_digit = 0.5 * 10.0 ** (int(exponent or 0) - decimals)
+    assert abs(got - float(number)) <= half_digit * (1 + 1e-9), f"{call} gives {got}"

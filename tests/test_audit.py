@@ -357,6 +357,17 @@ def test_unknown_keys_and_a_missing_file_are_refused(chain, tmp_path):
                                          "  - cannot read the file: ")
 
 
+def test_a_value_of_the_wrong_type_gets_one_line_saying_what_is_expected(chain):
+    with pytest.raises(ClaimsFileError) as info:
+        chain.audit({"source": "x", "claims": [{"id": "a", "quantity": "batch",
+                                                "value": {"low": 1}, "tolerance": [2]}]})
+    assert str(info.value) == (
+        "2 errors in claims file <mapping>:\n"
+        "  - claim a key tolerance: expected a percentage such as '5%'\n"
+        "  - claim a key value: expected a number with a unit ('5 GB'), a plain number, or a "
+        "range [low, high]")
+
+
 def test_an_error_pickles_with_its_fields():
     error = ClaimsFileError("f.yaml", ["b", "a"])
     again = pickle.loads(pickle.dumps(error))

@@ -206,7 +206,7 @@ def read_claims(model, claims, presets=None) -> ClaimsFile:
     try:
         spec = ClaimsFileSpec.model_validate(data)
     except ValidationError as exc:
-        raise ClaimsFileError(path, [_schema_problem(data, e) for e in exc.errors()]) from None
+        raise ClaimsFileError(path, _schema_problems(data, exc.errors())) from None
     return _Reader(model, path, spec, presets).run()
 
 
@@ -373,6 +373,26 @@ def _one(raw) -> tuple[pint.Quantity, float]:
         exponent = decimal.Decimal(match.group(1).replace("_", "")).as_tuple().exponent
         slack = 0.5 * 10.0 ** exponent
     return q, slack
+
+
+_FORMS = {"value": "a number with a unit ('5 GB'), a plain number, or a range [low, high]",
+          "tolerance": "a percentage such as '5%'"}
+
+
+def _schema_problems(data, errors) -> list[str]:
+    """One problem per place: a value of the wrong type fails every branch of its union
+    (string, number, list), and one line saying what is expected reads better than four."""
+    by_place: dict[str, list[str]] = {}
+    for err in errors:
+        place, _, text = _schema_problem(data, err).partition(": ")
+        by_place.setdefault(place, []).append(text)
+    out = []
+    for place, texts in by_place.items():
+        key = place.rpartition("key ")[2]
+        if len(texts) > 1 and key in _FORMS:
+            texts = [f"expected {_FORMS[key]}"]
+        out.extend(f"{place}: {t}" if place else t for t in texts)
+    return out
 
 
 def _schema_problem(data, err) -> str:

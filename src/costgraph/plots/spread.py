@@ -44,7 +44,7 @@ def tornado(model, target: str = "cost_per_mtok", *, presets=None, given=None, r
                   fontsize=7.5, loc="lower right")
         ax.grid(True, axis="x", alpha=0.25)
         left, right = ax.get_xlim()
-        ax.set_xlim(left, right + 0.18 * (right - left))
+        ax.set_xlim(left, right + 0.3 * (right - left))  # room for the range labels
 
     return Chart("tornado", title, data, paint)
 

@@ -204,3 +204,15 @@ def test_cli_sweep_bad_range_is_one_line():
     out = runner.invoke(app, ["sweep", "batch=0..4:log", "--find", "cost_per_mtok"])
     assert out.exit_code == 1
     assert out.stderr == "error: range '0..4:log': a log range needs positive ends\n"
+
+
+def test_long_sweeps_get_a_progress_bar_short_ones_none():
+    from costgraph.cli.sweep import PROGRESS_FROM, progress_bar
+
+    assert progress_bar(PROGRESS_FROM - 1, True) == (None, None)
+    assert progress_bar(PROGRESS_FROM, False) == (None, None)
+    bar, callback = progress_bar(PROGRESS_FROM, True)
+    bar.start()
+    callback(PROGRESS_FROM // 2, PROGRESS_FROM)
+    assert bar.tasks[0].completed == PROGRESS_FROM // 2
+    bar.stop()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from .audit import Cause, Verdict, _ends, leaves, matches
+from .audit import Cause, Verdict, _ends, claimed_ratio, leaves, matches
 from .errors import CostgraphError
 from .units import format_number, format_quantity
 
@@ -57,8 +57,6 @@ class _Context:
         return low - self.tol * abs(low) <= x <= high + self.tol * abs(high)
 
     def ratio(self, x: float) -> float | None:
-        from .audit import claimed_ratio
-
         return claimed_ratio(self.claim.value, x, self.unit)
 
     # factors -------------------------------------------------------------------------------

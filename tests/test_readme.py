@@ -159,3 +159,15 @@ def test_every_command_is_shown():
     text = README.read_text()
     for command in ("solve", "seek", "explain", "graph", "quantities", "rules", "presets"):
         assert f"$ costgraph {command}" in text or f"output of: costgraph {command}" in text
+
+
+def test_the_install_ships_every_package():
+    """`pip install .` (not editable) installs only the packages pyproject lists: each package
+    under src/costgraph must be listed, or the README's first command fails on a fresh clone."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    src = ROOT / "src"
+    found = {".".join(p.parent.relative_to(src).parts) for p in src.glob("costgraph/**/__init__.py")}
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"

@@ -280,7 +280,7 @@ def test_errors_are_one_clean_line(args, message):
 def test_bad_set_syntax_is_a_usage_error():
     out = run("solve", "--find", "fuel", "--set", "distance", "--rules", TRIP, code=2)
     assert out.stderr.endswith("Error: Invalid value for --set: expected NAME=VALUE, e.g. "
-                               "batch=128 or context_len=32ktok; got 'distance'\n")
+                               "batch=128 or context_len=\"32768 token\"; got 'distance'\n")
 
 
 def test_missing_rules_folder(tmp_path):

@@ -3,8 +3,9 @@
 Options are declared once here as ``Annotated`` types; a command lists the ones it takes as
 parameters. Values on the command line are read one way everywhere: ``--set NAME=VALUE``
 where VALUE is a number with a unit as one argument (``--set context_len="32768 token"``,
-``--set context_len=32ktok``), or a bare number meaning the quantity's declared unit
-(``--set batch=128``).
+``--set hbm_bandwidth=4.8TB/s``), or a bare number meaning the quantity's declared unit
+(``--set batch=128``). Units are pint's, so ``ktok`` is 1,000 tokens: a "32K context" of
+32,768 tokens is written in tokens.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ PresetOpt = Annotated[Optional[list[str]], typer.Option(
 SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", metavar="NAME=VALUE",
     help='Fix a quantity, winning over presets: a number with a unit as one argument '
-         '(--set context_len="32768 token", --set context_len=32ktok) or a bare number '
+         '(--set context_len="32768 token", --set hbm_bandwidth=4.8TB/s) or a bare number '
          'in the quantity\'s declared unit (--set batch=128). Repeatable.')]
 RulesOpt = Annotated[Optional[Path], typer.Option(
     "--rules", metavar="DIR", help="Load the rules in DIR instead of the bundled ones.")]
@@ -62,7 +63,8 @@ def query(rules: Path | None, presets: list[str] | None, sets: list[str] | None)
 
 
 def parse_sets(items: list[str] | None) -> dict[str, object]:
-    """``["batch=128", "context_len=32ktok"]`` → ``{"batch": 128.0, "context_len": "32ktok"}``.
+    """``["batch=128", "pue=1.2", "gpu_power=1kW"]`` → ``{"batch": 128.0, "pue": 1.2,
+    "gpu_power": "1kW"}``.
 
     The engine reads the values (units, bounds, integrality), so its errors name the
     quantity and the unit it expects.
@@ -73,7 +75,7 @@ def parse_sets(items: list[str] | None) -> dict[str, object]:
         name, value = name.strip(), value.strip()
         if not sep or not name or not value:
             raise typer.BadParameter(
-                f"expected NAME=VALUE, e.g. batch=128 or context_len=32ktok; got {item!r}",
+                f'expected NAME=VALUE, e.g. batch=128 or context_len="32768 token"; got {item!r}',
                 param_hint="--set")
         given[name] = _number_or_text(value)
     return given

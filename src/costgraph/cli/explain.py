@@ -21,7 +21,7 @@ def explain(name: NameArg, preset: PresetOpt = None, set_: SetOpt = None,
     Example:
 
     \b
-        costgraph explain cost_per_mtok --set context_len=32ktok
+        costgraph explain cost_per_mtok --set context_len="32768 token"
     """
     q = query(rules, preset, set_)
     result = q.model.solve(given=q.given, find=[name], presets=q.presets)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from costgraph import plots
 from costgraph.cli import app
 from costgraph.errors import MissingExtraError, QueryError
-from costgraph.plots.curves import constraint_limits
+from costgraph.plots_curves import constraint_limits
 from costgraph.sweep import sweep
 
 runner = CliRunner()
@@ -137,7 +137,7 @@ def test_there_is_one_example_per_kind():
 
 
 def test_prefill_point_from_the_rules_or_estimated_in_flop_per_byte(model, monkeypatch):
-    from costgraph.plots import roof
+    from costgraph import plots_roofline as roof
 
     decode = model.solve(given={"batch": 1}, find=["arithmetic_intensity"])
     per_token = float(decode["arithmetic_intensity"].to("FLOP/byte").m)

@@ -21,11 +21,11 @@ pareto         ``pareto_front``                          latency against cost
 
 from __future__ import annotations
 
-from .chart import Chart, matplotlib_figure
-from .curves import cost_vs_batch, cost_vs_context
-from .roof import roofline
-from .spread import pareto_front, tornado, uncertainty_histogram
-from .stacks import cost_layers, cost_stack, regions
+from .plots_chart import Chart, matplotlib_figure
+from .plots_curves import cost_vs_batch, cost_vs_context
+from .plots_roofline import roofline
+from .plots_spread import pareto_front, tornado, uncertainty_histogram
+from .plots_stacks import cost_layers, cost_stack, regions
 
 KINDS = {
     "context": cost_vs_context,

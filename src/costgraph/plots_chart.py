@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import MissingExtraError, QueryError
-from ..table import Table
-from ..units import format_unit
+from .errors import MissingExtraError, QueryError
+from .table import Table
+from .units import format_unit
 
 FIGSIZE = (7.5, 4.6)  # inches; at DPI a README image stays well under 150 KB
 DPI = 110

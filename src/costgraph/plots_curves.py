@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sweep import sweep
-from ..table import Table
-from ..units import format_quantity
-from .chart import Chart, label
+from .plots_chart import Chart, label
+from .sweep import sweep
+from .table import Table
+from .units import format_quantity
 
 REGIME_NAMES = ("memory_time", "compute_time")
 MARKERS = ("X", "D", "s", "^", "v", "P")
@@ -151,6 +151,6 @@ def _paint_lines(ax, model, grid, data, x, line, lines, find, limits):
 
 
 def _q(value, unit):
-    from ..units import Quantity, parse_unit
+    from .units import Quantity, parse_unit
 
     return Quantity(float(value), parse_unit(unit))

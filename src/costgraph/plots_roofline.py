@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sweep import parse_values, scenario_label
-from ..table import Table
-from ..units import Quantity, to_base
-from .chart import Chart
+from .plots_chart import Chart
+from .sweep import parse_values, scenario_label
+from .table import Table
+from .units import Quantity
 
 DECODE = ("arithmetic_intensity", "flops_per_step", "step_time", "peak_flops")
 FIXED = ("n_gpus", "hbm_bandwidth")  # inputs, read from the scenario

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..levers import levers
-from ..pareto import pareto
-from ..table import Table
-from ..uncertainty import uncertainty
-from ..units import format_quantity
-from .chart import Chart, label
+from .levers import levers
+from .pareto import pareto
+from .plots_chart import Chart, label
+from .table import Table
+from .uncertainty import uncertainty
+from .units import format_quantity
 
 
 def tornado(model, target: str = "cost_per_mtok", *, presets=None, given=None, ranges=None,

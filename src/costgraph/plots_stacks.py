@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import preset_names
-from ..sweep import scenario_label
-from ..table import Table
-from .chart import Chart, label
+from .plots_chart import Chart, label
+from .scenario import preset_names
+from .sweep import scenario_label
+from .table import Table
 
 TOTAL = "cost_per_mtok"
 

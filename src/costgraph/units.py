@@ -47,7 +47,13 @@ _NUMBER_UNIT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 
 def parse_unit(text: str) -> pint.Unit:
     """A unit from text; ``"1"`` or ``""`` is dimensionless."""
-    text = str(text).strip()
+    return _parse_unit(str(text).strip())
+
+
+# Every QuantityDef.pint_unit lands here and pint's parser is slow: an exact solve of the
+# bundled rules parsed the same few dozen unit texts thousands of times. Units are immutable.
+@functools.lru_cache(maxsize=4096)
+def _parse_unit(text: str) -> pint.Unit:
     if text in ("", "1", "dimensionless"):
         return ureg.dimensionless
     return ureg.Unit(text)

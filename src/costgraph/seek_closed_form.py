@@ -51,7 +51,7 @@ class ClosedForm:
         out.append(f"  = {format_quantity(self.value)}")
         if self.integer:
             out.append(f"  whole-number optimum: {format_quantity(self.optimum)}")
-        notes = ["in base units: bit, s, USD, token, request, FLOP"]
+        notes = ["names in base units (bit, s, USD, token, request, FLOP)"]
         if self.branch:
             notes.append("max()/min()/where() on the branch active at the optimum")
         out.append(f"  ({'; '.join(notes)})")

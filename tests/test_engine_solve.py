@@ -178,6 +178,20 @@ def test_forward_then_inverse_returns_the_input(tiny_model_for_property, case):
     assert back[unknown].magnitude == pytest.approx(values[unknown], rel=1e-9)
 
 
+def test_a_root_on_a_bound_is_found_when_rounding_puts_it_outside(tiny_model_for_property):
+    """Found by the property test: at batch 1 (its lower bound) sympy's root came back as
+    0.9999999999999998, was refused as out of bounds, and the numeric scan saw no sign change."""
+    values = {"batch": 1, "context_len": 148.4131591025766,
+              "kv_bytes_per_token": 14221.355182831325, "weight_bytes": 1.0,
+              "hbm_bandwidth": 2.117000016612675, "peak_flops": 54.598150033144236,
+              "flops_per_token": 1.0, "gpu_hour_price": 1.0}
+    model = tiny_model_for_property
+    forward = model.solve(given=_given(values), find="cost_per_mtok")["cost_per_mtok"]
+    rest = {n: v for n, v in values.items() if n != "batch"}
+    back = model.solve(given={**_given(rest), "cost_per_mtok": forward}, find="batch")
+    assert back["batch"].magnitude == 1
+
+
 @pytest.fixture(scope="module")
 def tiny_model_for_property(tmp_path_factory):
     from conftest import TINY_PRESETS, TINY_RULES
@@ -207,3 +221,11 @@ def test_coupled_unknowns_are_solved_together(make_rules):
     assert r["x"].to("m").magnitude == pytest.approx(7.0, rel=1e-9)
     assert r["y"].to("m").magnitude == pytest.approx(3.0, rel=1e-9)
     assert r.steps["x"].note.startswith("solved numerically (joint root)")
+
+
+def test_compile_reads_an_asked_for_input_from_its_preset(tiny):
+    f = tiny.compile(find=["batch", "cost_per_mtok"], inputs=["context_len"])
+    out = f(context_len=np.array([4096.0, 8192.0]))
+    assert list(out["batch"]) == [64.0, 64.0]
+    exact = tiny.solve(given={"context_len": "8192 token"}, find="cost_per_mtok")
+    assert out["cost_per_mtok"][1] == pytest.approx(exact["cost_per_mtok"].magnitude, rel=1e-9)

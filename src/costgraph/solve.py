@@ -246,8 +246,11 @@ def _symbolic_roots(residual, X, low, high):
             if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
                 continue
             value = value.real
-            if not (low <= value <= high):
+            # a root on a bound may come back a rounding error outside it: take the bound
+            slack = 1e-12 * max(1.0, abs(value))
+            if not (low - slack <= value <= high + slack):
                 continue
+            value = min(max(value, low), high)
             try:
                 if abs(f(value)) > 1e-7:  # not on this branch, or not a root after all
                     continue

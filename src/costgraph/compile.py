@@ -45,7 +45,8 @@ class CompiledFunction:
     ``find`` given as a string returns one array; as a list, a dict of arrays.
     """
 
-    def __init__(self, model, find, inputs, known_values, single: bool, constraints=()):
+    def __init__(self, model, find, inputs, known_values, single: bool, constraints=(),
+                 fallback=None):
         self.model = model
         self.constraints = tuple(constraints)
         self.find = tuple(find)
@@ -58,12 +59,14 @@ class CompiledFunction:
         known = frozenset(known_values) | frozenset(self.inputs)
         needed = tuple(dict.fromkeys([*self.find, *(n for c in self.constraints for n in c.names
                                                     if n not in known)]))
-        plan = model.planner.plan(known, needed)
+        fallback = {n: v for n, v in (fallback or {}).items() if n not in self.inputs}
+        plan = model.planner.plan(known, needed, frozenset(fallback))
         self.plan = plan
         self._in_factor = np.array([base_factor(rs.quantities[n].unit)[0] for n in self.inputs])
         self._out_factor = {n: base_factor(rs.quantities[n].unit)[0] for n in self.find}
+        fixed = {**known_values, **{n: fallback[n] for n in plan.defaulted}}
         self._constants = {model.symbols[n]: sympy.Float(to_base(v), 17)
-                           for n, v in known_values.items() if n not in self.inputs}
+                           for n, v in fixed.items() if n not in self.inputs}
         self._args = [model.symbols[n] for n in self.inputs]
         self._stages = self._build_stages(plan, known)
         self._outputs = {n: self._lambdify(self._expression(n, known)) for n in self.find}

@@ -227,7 +227,10 @@ class Model:
         inputs = [inputs] if isinstance(inputs, str) else list(inputs)
         steps = self.known_steps(presets, given)
         known = {n: s.value for n, s in steps.items() if n not in find}
-        return CompiledFunction(self, find, inputs, known, single, constraints)
+        # as in solve: an input asked for is solved when a given value pins it, else read
+        fallback = {n: steps[n].value for n in find if n in steps and n not in (given or {})
+                    and self.ruleset.rule_for(n) is None}
+        return CompiledFunction(self, find, inputs, known, single, constraints, fallback)
 
     def _constraint_defs(self, constraints) -> list[ConstraintDef]:
         if constraints == "declared":

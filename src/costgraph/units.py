@@ -118,6 +118,8 @@ def same_dimension(a, b) -> bool:
 def format_unit(unit) -> str:
     """Compact unit text: ``USD/Mtok``, ``TB/s``; empty for dimensionless."""
     text = f"{parse_unit(unit) if isinstance(unit, str) else unit:~P}"
+    # pint's symbol for a year is "a" (annum); people read "year"
+    text = re.sub(r"(?<![\w])a(?![\w])", "year", text)
     return "" if text in ("", "dimensionless") else text
 
 

@@ -62,6 +62,7 @@ class CompiledFunction:
         fallback = {n: v for n, v in (fallback or {}).items() if n not in self.inputs}
         plan = model.planner.plan(known, needed, frozenset(fallback))
         self.plan = plan
+        known = known | frozenset(plan.defaulted)
         self._in_factor = np.array([base_factor(rs.quantities[n].unit)[0] for n in self.inputs])
         self._out_factor = {n: base_factor(rs.quantities[n].unit)[0] for n in self.find}
         fixed = {**known_values, **{n: fallback[n] for n in plan.defaulted}}

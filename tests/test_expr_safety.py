@@ -100,3 +100,8 @@ def test_no_eval_or_sympify_on_rule_text():
     source = open(os.path.join(os.path.dirname(cg.__file__), "expr.py")).read()
     for forbidden in ("eval(", "exec(", "sympify(", "parse_expr("):
         assert forbidden not in source.replace("ast.parse(", "").replace("literal_eval", "")
+
+
+def test_line_breaks_from_folded_yaml_are_plain_spaces():
+    expr = parse_expression("a *\n  (b +\n c)")
+    assert expr.text == "a * (b + c)"

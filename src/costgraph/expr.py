@@ -94,6 +94,7 @@ def parse_expression(text: str, comparison: bool = False) -> Expression:
         raise ExpressionError(repr(text), "an expression must be text")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(text[:60] + "…", f"expression longer than {MAX_LENGTH} characters")
+    text = " ".join(text.split())  # folded YAML keeps line breaks; they mean nothing here
     source, literals = _extract_literals(text)
     try:
         tree = ast.parse(source.strip(), mode="eval")

@@ -26,7 +26,7 @@ def inverse(u):
     return np.sign(u) * np.expm1(np.abs(u))
 
 
-def bisect(pred, x_true, x_false, integer: bool):
+def bisect(pred, x_true, x_false, integer: bool, prune=None):
     """Per element, narrow [x_true, x_false] to adjacent points, ``pred`` True at the first.
 
     ``pred(rows, x)`` answers for the elements ``rows`` at values ``x`` with ``(holds,
@@ -40,6 +40,9 @@ def bisect(pred, x_true, x_false, integer: bool):
     estimate from ``value``, which close it at once when the estimate is good (the margins
     of cost rules are often linear in the variable). So a bracket from 0 to 1e30 usually
     closes in a few steps, and never takes more than plain bisection.
+
+    ``prune(x_true, x_false)``, if given, marks elements that need no further narrowing
+    (their brackets are left as they are).
     """
     x_true, x_false = np.array(x_true, float), np.array(x_false, float)
     n = x_true.size
@@ -47,6 +50,8 @@ def bisect(pred, x_true, x_false, integer: bool):
     guess = np.full(n, np.nan)
     active = ~_adjacent(x_true, x_false, integer)
     for _ in range(MAX_BISECT):
+        if prune is not None:
+            active &= ~prune(x_true, x_false)
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break

@@ -141,14 +141,24 @@ class Line:
         every = np.arange(self.n)
         lo = np.full(self.n, self.var.search_low)
         hi = np.full(self.n, self.var.search_high)
-        _, m_lo = self.eval(every, lo)
-        _, m_hi = self.eval(every, hi)
+        s_lo, m_lo = self.eval(every, lo)
+        s_hi, m_hi = self.eval(every, hi)
         rising, falling = m_hi > m_lo, m_hi < m_lo
         steady = ~(rising | falling)
         ok_lo, ok_hi = self.problem.ok(m_lo), self.problem.ok(m_hi)
         steady_ok = np.all(ok_lo | ~steady, axis=0)
-        a, a_past = self._end(lo, hi, ok_lo, ok_hi, rising, lower=True)
-        b, b_past = self._end(lo, hi, ok_lo, ok_hi, falling, lower=False)
+        ends = (lo, hi, ok_lo, ok_hi)
+        # rows that cannot win may stop early, but only where the score is the variable
+        # itself (so a bracket bounds it) and every row is one question (no dropped constraint)
+        prune = self.drop is None and self.problem.objective == self.var.name
+        if prune and s_hi[0] < s_lo[0]:  # minimising the variable: the lower end decides
+            b, b_past = self._end(*ends, falling, lower=False)
+            a, a_past = self._end(*ends, rising, lower=True,
+                                  rival=np.where(steady_ok, b, np.nan))
+        else:
+            a, a_past = self._end(*ends, rising, lower=True)
+            b, b_past = self._end(*ends, falling, lower=False,
+                                  rival=np.where(steady_ok, a, np.nan) if prune else None)
         feasible = steady_ok & np.isfinite(a) & np.isfinite(b) & (a <= b)
         x, beyond = np.full(self.n, np.nan), np.full(self.n, np.nan)
         score = np.full(self.n, -np.inf)
@@ -171,9 +181,13 @@ class Line:
         return ((x >= v.cap) & (not math.isfinite(v.high))) | \
             ((x <= -v.cap) & (not math.isfinite(v.low)))
 
-    def _end(self, lo, hi, ok_lo, ok_hi, group, lower):
+    def _end(self, lo, hi, ok_lo, ok_hi, group, lower, rival=None):
         """The lower end (where the rising constraints start to hold) or the upper end (where
-        the falling ones stop), NaN where there is none; and the first value past it."""
+        the falling ones stop), NaN where there is none; and the first value past it.
+
+        With ``rival`` (the other end of each row's range), this end is the row's score: a row
+        stops early once its bracket lies wholly behind a value another row surely reaches.
+        """
         at_lo = np.all(ok_lo | ~group, axis=0)
         at_hi = np.all(ok_hi | ~group, axis=0)
         end, past = np.full(self.n, np.nan), np.full(self.n, np.nan)
@@ -188,7 +202,9 @@ class Line:
                 return np.all(self.problem.ok(margins) | ~mine, axis=0), worst
 
             inside, outside = (hi, lo) if lower else (lo, hi)
-            end[need], past[need] = bisect(holds, inside[need], outside[need], self.var.integer)
+            behind = None if rival is None else _behind(rival[need], -1.0 if lower else 1.0)
+            end[need], past[need] = bisect(holds, inside[need], outside[need], self.var.integer,
+                                           behind)
         return end, past
 
     def _least_bad(self, rows, lo, hi, groups, m_lo):
@@ -229,6 +245,23 @@ class Line:
         least_x[rows] = np.where(take, second, first)
         least[rows] = np.where(take, values[1], values[0])
         return least_x, least
+
+
+def _behind(rival, direction):
+    """``prune(x_true, x_false)`` for bisect: rows whose best possible value is beaten.
+
+    Along ``direction`` (+1: larger is better), a row surely reaches its ``x_true`` when its
+    range is not empty there (its rival end is not past it); a row whose ``x_false`` lies
+    behind the best of those by more than a tie cannot win, nor tie.
+    """
+    def prune(x_true, x_false):
+        t, f, r = direction * x_true, direction * x_false, direction * rival
+        sure = r <= t  # NaN rival: the row has no range, it proves nothing
+        if not sure.any():
+            return np.zeros(t.shape, dtype=bool)
+        best = t[sure].max()
+        return f < best - TIE * abs(best)
+    return prune
 
 
 def _drop(margins, drop):

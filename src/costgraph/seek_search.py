@@ -37,6 +37,7 @@ REFINE_KEEP = 3  # best points whose neighbourhoods are refined each round
 MAX_ROUNDS = 60  # refinement rounds; real boxes shrink 4x a round, so 60 reaches 1e-30
 SAMPLE_LINE = 49  # points along a candidate line variable when checking monotonicity
 SAMPLE_OTHERS = 64  # settings of the other variables when checking monotonicity
+HAIR = 1e-12  # how far inside an unsnapped real boundary the optimum is kept, relative
 NEIGHBOUR = 1e-7  # nearest real neighbour of an optimum the binding test looks at (scale)
 
 __all__ = ["Outcome", "Problem", "Variable", "choose_line", "search"]
@@ -154,6 +155,12 @@ def _settle_line(problem, line, point, scores, best):
     if not math.isfinite(past):
         return (), ""
     point[line.name] = _snap(problem, line, point, past)
+    if point[line.name] == x and not line.integer:
+        # a boundary no short number meets: keep a hair inside it, so that the exact
+        # (pint) check agrees it holds despite rounding in the last bits
+        inside = x - math.copysign(HAIR * max(abs(x), 1.0), past - x)
+        if not _violated_at(problem, {**point, line.name: inside}):
+            point[line.name] = inside
     return _violated_at(problem, {**point, line.name: past}), "max" if past > x else "min"
 
 

@@ -58,7 +58,9 @@ class SeekResult:
     bounds: dict  # decision variable -> (low, high) searched, Quantities or None when open
     method: str
     evaluations: int
-    _closed: tuple = field(default=(), repr=False, compare=False)  # (model, var, end, cdef)
+    # what the closed form needs, derived on first use (sympy takes a fraction of a second):
+    # (model, bisected variable, "max" | "min", stopping constraint, given, presets)
+    _closed: tuple = field(default=(), repr=False, compare=False)
 
     @functools.cached_property
     def closed_form(self) -> ClosedForm | None:
@@ -100,11 +102,7 @@ class SeekResult:
             "point": {n: _quantity_dict(q) for n, q in self.point.items()},
             "binding": [c.to_dict() for c in self.binding],
             "constraints": [c.to_dict() for c in self.constraints],
-            "bounds": {n: {"low": None if lo is None else float(lo.magnitude),
-                           "high": None if hi is None else float(hi.magnitude),
-                           "unit": format_unit((lo if lo is not None else hi).units)
-                           if (lo is not None or hi is not None) else None}
-                       for n, (lo, hi) in self.bounds.items()},
+            "bounds": {n: _bounds_dict(lo, hi) for n, (lo, hi) in self.bounds.items()},
             "closed_form": None if closed is None else closed.to_dict(),
             "method": self.method, "evaluations": self.evaluations,
             "result": self.result.to_dict(),
@@ -141,8 +139,8 @@ def seek(model, maximize: str | None = None, minimize: str | None = None, subjec
         No point meets every constraint; carries the least-bad point and each violation.
     UnboundedError
         The optimum runs to an open bound; the message names it.
-    QueryError, UnknownQuantityError, DimensionError, BoundsError
-        The question cannot be asked as written.
+    QueryError, UnknownQuantityError, DimensionError, BoundsError, NotWholeError
+        The question cannot be asked as written (checked before any search).
     """
     query = _Query.build(model, maximize, minimize, subject_to, vary, given, presets)
     evaluate = _evaluator(model, query)
@@ -477,6 +475,13 @@ def _bounds_text(name, low, high) -> str:
     lo = "-inf" if low is None else format_number(low.magnitude)
     hi = "inf" if high is None else format_number(high.magnitude)
     return f"{name} in [{lo}, {hi}]" + (f" {unit}" if unit else "")
+
+
+def _bounds_dict(low, high) -> dict:
+    some = low if low is not None else high
+    return {"low": None if low is None else float(low.magnitude),
+            "high": None if high is None else float(high.magnitude),
+            "unit": None if some is None else format_unit(some.units)}
 
 
 def _quantity_dict(q) -> dict:

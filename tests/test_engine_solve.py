@@ -229,3 +229,24 @@ def test_compile_reads_an_asked_for_input_from_its_preset(tiny):
     assert list(out["batch"]) == [64.0, 64.0]
     exact = tiny.solve(given={"context_len": "8192 token"}, find="cost_per_mtok")
     assert out["cost_per_mtok"][1] == pytest.approx(exact["cost_per_mtok"].magnitude, rel=1e-9)
+
+
+def test_margins_against_zero_and_slack_of_greater_than(make_rules):
+    model = cg.load(make_rules(core="""
+        description: headroom
+        quantities:
+          capacity: {unit: GB, description: room}
+          need: {unit: GB, description: use}
+          headroom: {unit: GB, description: room left, bounds: [null, null]}
+        rules:
+          - {id: r.headroom, defines: headroom, expr: capacity - need, description: x, source: t}
+        constraints:
+          - {id: c.room, expr: "headroom >= 0 GB", description: fits, source: t}
+        """), cache=False)
+    f = model.compile(find="headroom", inputs=["capacity", "need"], given={},
+                      presets=[], constraints="declared")
+    margin = f.margins(capacity=np.array([10.0, 10.0, 8.0]), need=np.array([8.0, 10.0, 10.0]))
+    assert list(margin["c.room"]) == [1.0, 0.0, -1.0]
+    r = model.solve(given={"capacity": "10 GB", "need": "8 GB"}, find="headroom", presets=[])
+    (room,) = r.constraints
+    assert room.holds and room.slack.to("GB").magnitude == pytest.approx(2.0)

@@ -82,7 +82,9 @@ class CompiledFunction:
         expand = {self.model.symbols[n]: self._expression(n, known) for n in cdef.names}
         lhs, rhs = lhs.xreplace(expand), rhs.xreplace(expand)
         diff = rhs - lhs if op in ("<=", "<") else lhs - rhs
-        return diff / sympy.Abs(rhs)
+        # relative to the right side; against zero (`headroom >= 0 GB`), relative to the left
+        return sympy.Piecewise((diff / sympy.Abs(rhs), sympy.Ne(rhs, 0)),
+                               (diff / sympy.Abs(lhs), sympy.Ne(lhs, 0)), (0, True))
 
     def _expression(self, name, known):
         model = self.model
@@ -122,7 +124,11 @@ class CompiledFunction:
         return out[self.find[0]] if self.single else out
 
     def margins(self, **arrays) -> dict:
-        """Each constraint's relative slack (>= 0 holds) at the given input arrays."""
+        """Each constraint's relative slack (>= 0 holds) at the given input arrays.
+
+        The gap between the sides over the right side's size; over the left side's size
+        when the right side is zero; 0 when both are.
+        """
         base, solved, shape = self._run(arrays)
         return {cid: _evaluate(fn, base, solved, shape) for cid, fn in self._margins.items()}
 

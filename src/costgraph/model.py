@@ -200,7 +200,8 @@ class Model:
         lhs = _side(cdef.expr, left, values)
         rhs = _side(cdef.expr, right, values).to(lhs.units)
         holds = translate(cdef.expr, PintBackend(values))
-        return ConstraintStatus(cdef.id, cdef.expr.text, lhs, rhs, bool(holds), cdef.description)
+        return ConstraintStatus(cdef.id, cdef.expr.text, lhs, rhs, bool(holds), cdef.description,
+                                op=op)
 
     def constraint(self, text: str, id: str | None = None) -> ConstraintDef:
         """A constraint from text, e.g. ``"step_time <= 50 ms"``, checked like a rule."""

@@ -48,6 +48,7 @@ class ConstraintStatus:
     holds: bool | None  # None when it could not be evaluated
     description: str = ""
     missing: tuple[str, ...] = ()
+    op: str = "<="  # the comparison: <=, <, >= or >
 
     @property
     def slack(self) -> pint.Quantity | None:
@@ -55,7 +56,7 @@ class ConstraintStatus:
         if self.lhs is None:
             return None
         diff = self.rhs.to(self.lhs.units) - self.lhs
-        return diff if "<" in self.expr else -diff
+        return diff if self.op in ("<=", "<") else -diff
 
     @property
     def ratio(self) -> float | None:

@@ -19,7 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ExpressionError, DimensionError, Problem, RuleSetError, closest
-from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_expression, translate
+from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
+from .expr import translate
 from .units import Quantity, format_unit, parse_quantity, parse_unit
 
 PRESET_KINDS = ("hardware", "model", "precision", "facility", "region", "workload",
@@ -353,7 +354,8 @@ class _Loader:
 
     def parse(self, file, item, text, comparison):
         try:
-            expr = parse_expression(text, comparison=comparison)
+            # a constraint's right side may be a bare quantity, as in `x >= 0 GB`
+            expr = parse_constraint(text) if comparison else parse_expression(text)
         except ExpressionError as exc:
             self.problem(file, item, str(exc))
             return None

@@ -110,7 +110,7 @@ def test_quantities_lists_and_shows_one():
           Fuel the trip burns.
           rule trip.fuel: fuel = distance * consumption
           bounds: [0, inf]
-          declared in: trip/trip.yaml
+          declared in: trip.yaml
           source: definition of consumption
           inputs it rests on: consumption, distance
           feeds: cost_per_passenger, trip_cost
@@ -139,7 +139,7 @@ def test_rules_lists_rules_and_constraints_and_shows_one():
           trip_cost = fuel * fuel_price
           Fuel times its price.
           source: definition of price
-          declared in: trip/trip.yaml
+          declared in: trip.yaml
         """)
     assert run("rules", "trip.cost", "--rules", TRIP).stdout == by_quantity
 
@@ -156,7 +156,7 @@ def test_presets_lists_and_shows_one():
     assert run("presets", "van", "--rules", TRIP).stdout == expect("""
         van  (workload)
           A large car.
-          declared in: trip/presets/cars.yaml
+          declared in: presets/cars.yaml
 
         quantity      value      range   source
         ──────────────────────────────────────────────────────

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -70,7 +71,7 @@ def _one_quantity(model, infos, name, json):
         lines.append(wrapped(f"rule {rule.id}: ", f"{name} = {rule.expr.text}"))
     lines.append(f"  bounds: [{_bound(low, '-inf')}, {_bound(high, 'inf')}]"
                  + ("  (whole number)" if info.integer else ""))
-    lines.append(f"  declared in: {info.file}")
+    lines.append(f"  declared in: {in_folder(info.file)}")
     if info.source:
         lines.append(wrapped("source: ", info.source))
     for label, names in (("inputs it rests on", data["inputs"]), ("feeds", data["feeds"]),
@@ -78,6 +79,16 @@ def _one_quantity(model, infos, name, json):
         if names:
             lines.append(wrapped(f"{label}: ", ", ".join(names)))
     echo("\n".join(lines))
+
+
+def in_folder(file: str) -> str:
+    """A rule file's path inside its rules folder (``presets/hardware.yaml``).
+
+    Definitions name their file after the folder (``rules/...`` in a checkout,
+    ``bundled_rules/...`` once installed); within the folder it reads the same everywhere.
+    """
+    parts = Path(file).parts
+    return str(Path(*parts[1:])) if len(parts) > 1 else file
 
 
 def _did_you_mean(names) -> str:
@@ -148,7 +159,7 @@ def _one_rule(all_rules, constraints, name, json):
     if json:
         return echo_json(data)
     lines = [head, wrapped("", data["description"]), wrapped("source: ", data["source"]),
-             f"  declared in: {data['file']}"]
+             f"  declared in: {in_folder(data['file'])}"]
     echo("\n".join(lines))
 
 
@@ -208,7 +219,7 @@ def _one_preset(p, json):
     parts = [f"{p.name}  ({p.kind})", wrapped("", p.description)]
     if p.includes:
         parts.append(wrapped("includes, in order: ", ", ".join(p.includes)))
-    parts.append(f"  declared in: {p.file}")
+    parts.append(f"  declared in: {in_folder(p.file)}")
     if data["values"]:
         t = table("quantity", "value", "range", "source")
         for qname, v in data["values"].items():

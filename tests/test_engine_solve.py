@@ -192,6 +192,26 @@ def test_a_root_on_a_bound_is_found_when_rounding_puts_it_outside(tiny_model_for
     assert back["batch"].magnitude == 1
 
 
+def test_numeric_inverse_through_a_where_branch(make_rules):
+    """A where() on the unknown's path rules out sympy, so the bracketed root-finder runs;
+    scipy's brentq refused the tolerance it was given (below 4 x machine epsilon) every time."""
+    root = make_rules(core="""
+        description: A piecewise rule.
+        quantities:
+          x: {unit: s, description: the input, bounds: [0, 100]}
+          y: {unit: s, description: the output}
+        rules:
+          - id: t.y
+            defines: y
+            expr: "where(x <= {1 s}, x, 2 * x - {1 s})"
+            description: two slopes
+            source: test
+        """)
+    model = cg.load(root, cache=False)
+    r = model.solve(given={"y": "3 s"}, find="x")
+    assert r["x"].to("s").magnitude == pytest.approx(2, rel=1e-12)
+
+
 @pytest.fixture(scope="module")
 def tiny_model_for_property(tmp_path_factory):
     from conftest import TINY_PRESETS, TINY_RULES

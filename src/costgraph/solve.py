@@ -26,6 +26,7 @@ from .units import base_factor, format_quantity, from_base, to_base
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
 _BRANCHY = (sympy.Max, sympy.Min)
 _NO_SYMBOLIC = (sympy.Piecewise, sympy.ceiling, sympy.floor)
+_BRENTQ_RTOL = 4 * np.finfo(float).eps  # the tightest scipy's brentq accepts (it refuses less)
 
 
 def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[dict, dict]:
@@ -282,7 +283,7 @@ def _bracketed_root(residual, X, low, high, guess, x, qdef, block):
     for i in crossings:
         if values[i] == 0 or values[i + 1] == 0:
             continue
-        roots.append(optimize.brentq(g, grid[i], grid[i + 1], xtol=1e-300, rtol=4e-16,
+        roots.append(optimize.brentq(g, grid[i], grid[i + 1], xtol=1e-300, rtol=_BRENTQ_RTOL,
                                      maxiter=500))
     roots = sorted(set(roots))
     q = block.equations[0]

@@ -212,6 +212,18 @@ def test_numeric_inverse_through_a_where_branch(make_rules):
     assert r["x"].to("s").magnitude == pytest.approx(2, rel=1e-12)
 
 
+def test_inverse_through_an_exponential_of_the_unknown_is_numeric(model):
+    """The experts an MoE step touches are E(1 - exp(B log(1 - k/E))): with B unknown, sympy
+    rewrote the float exponent as a polynomial of enormous degree and ran out of memory."""
+    presets = ["default", "deepseek-v3", "tp8"]
+    r = model.solve(given={"tokens_per_second": "2000 token/s"}, find="batch", presets=presets)
+    batch = r["batch"].magnitude
+    assert 1 < batch < 64
+    low, high = (model.solve(given={"batch": b}, find="tokens_per_second", presets=presets)
+                 ["tokens_per_second"].magnitude for b in (math.floor(batch), math.ceil(batch)))
+    assert low <= 2000 <= high
+
+
 @pytest.fixture(scope="module")
 def tiny_model_for_property(tmp_path_factory):
     from conftest import TINY_PRESETS, TINY_RULES

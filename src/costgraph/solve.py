@@ -225,6 +225,8 @@ def _symbolic_roots(residual, X, low, high):
     """Admissible roots from sympy, or None when sympy cannot be relied on here."""
     if residual.has(*_NO_SYMBOLIC) or sympy.count_ops(residual) > 400:
         return None
+    if any(a.has(X) for a in residual.atoms(sympy.exp, sympy.log)):
+        return None  # with float coefficients sympy.solve may expand exp(c*X) into a vast polynomial
     branchy = sorted({a for a in residual.atoms(*_BRANCHY) if a.has(X)}, key=str)
     if len(branchy) > 3:
         return None

@@ -236,3 +236,14 @@ def test_moe_presets_serve_on_the_fewest_h200s_their_fp8_weights_allow(model, na
         fit = next(c for c in r.constraints if c.id == "memory.hbm_fit")
         assert fit.holds is (gpus == fewest_h200s), (name, gpus)
         assert mag(r["cost_per_mtok"], "USD/Mtok") > 0 and mag(r["ttft"], "s") > 0
+
+
+def test_seek_over_batch_on_an_moe_model_explains_without_a_closed_form(model):
+    """The experts a step touches, E(1 - exp(B log(1 - k/E))), put the batch inside exp():
+    sympy cannot rearrange that in reasonable time, so the optimum has no closed form, and
+    explain() still answers."""
+    s = model.seek(maximize="batch", subject_to=["tpot <= 20 ms"], vary={"batch": (1, 4096)},
+                   presets=["default", "deepseek-v3", "tp8"])
+    assert [c.id for c in s.binding] == ["tpot <= 20 ms"]
+    assert s.closed_form is None
+    assert "tpot <= 20 ms" in s.explain()

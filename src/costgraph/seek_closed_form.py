@@ -5,8 +5,9 @@ right sides are equal there. Writing that equality with every quantity that depe
 variable expanded through its rule (and every other quantity kept as a symbol), then
 solving it for the variable, gives the optimum as a formula of the quantities held fixed,
 e.g. ``context_len_max = (...)``. Where the rules take a ``max``, ``min`` or ``where``, the
-branch active at the optimum is used; a ``ceil`` or ``floor`` on the variable's path, or an
-equation sympy cannot solve, means no closed form is shown.
+branch active at the optimum is used; a ``ceil`` or ``floor`` on the variable's path, the
+variable inside an ``exp`` or ``log``, or an equation sympy cannot solve, means no closed form
+is shown.
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
     numbers[x] = sympy.Float(values[variable], 17)
     equation, branch = _active_branch(equation, x, numbers)
     if equation is None or equation.has(sympy.ceiling, sympy.floor) or \
+            any(a.has(x) for a in equation.atoms(sympy.exp, sympy.log)) or \
             sympy.count_ops(equation) > MAX_OPS:
-        return None
+        return None  # exp/log of the variable: sympy.solve can run for minutes
     root = _root(equation, x, numbers, values[variable], qdef, optimum)
     if root is None:
         return None

@@ -1,6 +1,6 @@
 """Rule and preset files: their schemas, and loading them into a checked RuleSet.
 
-Loading reads every file with ``yaml.safe_load``, validates it against frozen pydantic
+Loading reads every file with YAML's safe loader, validates it against frozen pydantic
 schemas (unknown keys are errors), translates every expression through ``expr`` (never
 ``eval``), checks every rule's dimensions, and raises one ``RuleSetError`` listing every
 problem found, sorted, each with its file, item and reason.
@@ -22,6 +22,10 @@ from .errors import ExpressionError, DimensionError, Problem, RuleSetError, clos
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
 from .units import Quantity, format_unit, parse_quantity, parse_unit
+
+# libyaml's safe loader parses the bundled rules about 8x faster than the pure-Python one;
+# both build only plain data (no tags that construct objects)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PRESET_KINDS = ("hardware", "model", "precision", "facility", "region", "workload",
                 "convention", "scenario")
@@ -243,7 +247,7 @@ class _Loader:
         """Parse one file and validate it item by item, so one bad item hides no other."""
         file = self.label(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             self.problem(file, "", f"not valid YAML: {exc}".replace("\n", " "))
             return None

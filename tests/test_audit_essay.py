@@ -198,3 +198,22 @@ def test_docs_audit_md_shows_what_the_tool_prints(reports):
     if os.environ.get("COSTGRAPH_UPDATE_DOCS") and fresh != text:
         DOC.write_text(fresh)
     assert fresh == text, "docs/audit.md is stale: rerun with COSTGRAPH_UPDATE_DOCS=1"
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+README_IDS = ["s8.1.throughput", "s8.3.total-mtok", "abstract.cost", "s3.1.nj-per-byte",
+              "s9.1.kv-4k", "s2.2.ridge", "s4.1.hbm-power"]
+
+
+def test_readme_audit_table_is_what_the_tool_prints(reports):
+    """The README's findings table is regenerated from the audit like docs/audit.md's
+    (``COSTGRAPH_UPDATE_DOCS=1`` rewrites it)."""
+    essay, real = reports
+    table = summary_markdown(essay, README_IDS, real, "on a real H200 + Llama-3-70B")
+    text = README.read_text()
+    fresh = MARKER.sub(lambda m: m.group(1) + table + m.group(4)
+                       if m.group(2) == "readme" else m.group(0), text)
+    assert "<!-- audit:readme -->" in text
+    if os.environ.get("COSTGRAPH_UPDATE_DOCS") and fresh != text:
+        README.write_text(fresh)
+    assert fresh == text, "README.md's audit table is stale: rerun with COSTGRAPH_UPDATE_DOCS=1"

@@ -6,29 +6,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import costgraph as cg
 from costgraph.cli import COMMANDS, app
 from costgraph.units import format_quantity
 
-TRIP = str(Path(__file__).resolve().parent / "fixtures" / "trip")
-runner = CliRunner()
-
-
-def run(*args: str, code: int = 0):
-    """Invoke the CLI at a fixed width; check the exit status; return the result."""
-    result = runner.invoke(app, list(args), env={"COLUMNS": "100"})
-    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-    return result
-
-
-def expect(text: str) -> str:
-    return textwrap.dedent(text).lstrip("\n")
+from cli_helpers import TRIP, expect, run
 
 
 # --- exact output on the trip fixture -------------------------------------------------------

@@ -8,25 +8,10 @@ each pay 10 USD, so the trip may cost 40 USD = distance x 0.06 L/km x 1.8 USD/L,
 from __future__ import annotations
 
 import json
-import textwrap
-from pathlib import Path
-
-from typer.testing import CliRunner
-
-from costgraph.cli import app
-
-TRIP = str(Path(__file__).resolve().parent / "fixtures" / "trip")
-runner = CliRunner()
 
 
-def run(*args: str, code: int = 0):
-    result = runner.invoke(app, list(args), env={"COLUMNS": "100"})
-    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-    return result
 
-
-def expect(text: str) -> str:
-    return textwrap.dedent(text).lstrip("\n")
+from cli_helpers import TRIP, expect, run
 
 
 def test_price_binds():

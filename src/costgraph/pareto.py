@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import QueryError
 from .sweep import SweepResult, sweep
-from .table import Table, frozen_array
+from .table import Table, frozen_array, write_json
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,8 @@ class ParetoResult:
         return out
 
     def to_json(self, path=None):
-        import json
-
-        text = json.dumps(self.to_dict()) + "\n"
-        if path is None:
-            return text
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return None
+        """Write ``to_dict()`` as JSON to ``path``, or return it as text."""
+        return write_json(self.to_dict(), path)
 
 
 def pareto(model, x: str, y: str, vary: Mapping, *, subject_to=(), given=None, presets=None,

@@ -22,7 +22,7 @@ import pint
 
 from .errors import ConflictError, DimensionError, QueryError, UnknownQuantityError
 from .scenario import preset_names
-from .table import Table, frozen_array, frozen_mapping
+from .table import Table, frozen_array, frozen_mapping, write_json
 from .units import format_quantity, format_unit, parse_quantity, same_dimension
 
 _CHUNK = 262_144  # points per compiled call: bounds memory and paces the progress bar
@@ -125,14 +125,8 @@ class SweepResult:
         return out
 
     def to_json(self, path=None):
-        import json
-
-        text = json.dumps(self.to_dict()) + "\n"
-        if path is None:
-            return text
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return None
+        """Write ``to_dict()`` as JSON to ``path``, or return it as text."""
+        return write_json(self.to_dict(), path)
 
 
 def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=None,

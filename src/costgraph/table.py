@@ -122,7 +122,7 @@ class Table:
 
     def to_json(self, path: str | Path | None = None) -> str | None:
         """Write ``to_dict()`` as JSON to ``path``, or return it as text."""
-        return _deliver(json.dumps(self.to_dict()) + "\n", path)
+        return write_json(self.to_dict(), path)
 
 
 def _plain(name, array, integer) -> list:
@@ -139,6 +139,11 @@ def _json_number(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def write_json(data: dict, path=None) -> str | None:
+    """``data`` as one line of JSON written to ``path``, or returned as text."""
+    return _deliver(json.dumps(data) + "\n", path)
 
 
 def _deliver(text: str, path) -> str | None:

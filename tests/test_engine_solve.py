@@ -168,11 +168,15 @@ def test_forward_then_inverse_returns_the_input(tiny_model_for_property, case):
     model = tiny_model_for_property
     values, unknown = case
     forward = model.solve(given=_given(values), find="cost_per_mtok")["cost_per_mtok"]
-    # only an input the cost depends on at this point can be recovered (max() has a flat side)
-    bumped = dict(values)
-    bumped[unknown] = values[unknown] * 1.001 if unknown != "batch" else values[unknown] + 1
-    moved = model.solve(given=_given(bumped), find="cost_per_mtok")["cost_per_mtok"]
-    assume(abs(moved.magnitude / forward.magnitude - 1) > 1e-6)
+    # only an input the cost strictly depends on around this point can be recovered: max()
+    # has a flat side, and at its kink one direction moves the cost and the other does not
+    for step in (+1, -1):
+        bumped = dict(values)
+        bumped[unknown] = values[unknown] * (1 + step * 1e-3) if unknown != "batch" else \
+            values[unknown] + step
+        assume(unknown != "batch" or bumped[unknown] >= 1)
+        moved = model.solve(given=_given(bumped), find="cost_per_mtok")["cost_per_mtok"]
+        assume(abs(moved.magnitude / forward.magnitude - 1) > 1e-6)
     rest = {n: v for n, v in values.items() if n != unknown}
     back = model.solve(given={**_given(rest), "cost_per_mtok": forward}, find=unknown)
     assert back[unknown].magnitude == pytest.approx(values[unknown], rel=1e-9)
@@ -282,3 +286,16 @@ def test_margins_against_zero_and_slack_of_greater_than(make_rules):
     r = model.solve(given={"capacity": "10 GB", "need": "8 GB"}, find="headroom", presets=[])
     (room,) = r.constraints
     assert room.holds and room.slack.to("GB").magnitude == pytest.approx(2.0)
+
+
+def test_a_value_held_on_a_flat_branch_pins_nothing(tiny):
+    """Compute-bound, the cost does not depend on the context: no single context meets it."""
+    given = {"flops_per_token": "2000 GFLOP/token"}
+    cost = tiny.solve(given=given, find="cost_per_mtok")["cost_per_mtok"]
+    with pytest.raises(cg.errors.NoSolutionError) as info:
+        tiny.solve(given={**given, "cost_per_mtok": cost}, find="context_len")
+    assert str(info.value) == (
+        "no solution for context_len: cost_per_mtok does not depend on context_len where a "
+        "min/max branch without context_len is active, so a whole range of context_len gives "
+        "the value asked for; fix another input, or use seek for the largest or smallest such "
+        "context_len")

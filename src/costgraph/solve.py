@@ -213,12 +213,23 @@ def _solve_one(model, x, residual, fallback, block):
     qdef = model.ruleset.quantities[x]
     X = model.symbols[x]
     low, high = bounds_base(qdef)
-    roots = _symbolic_roots(residual, X, low, high)
+    try:
+        roots = _symbolic_roots(residual, X, low, high)
+    except _Flat:
+        q = block.equations[0]
+        raise NoSolutionError(x, f"{q} does not depend on {x} where a min/max branch without "
+                                 f"{x} is active, so a whole range of {x} gives the value "
+                                 f"asked for; fix another input, or use seek for the largest "
+                                 f"or smallest such {x}") from None
     if roots is not None and len(roots) == 1:
         return roots[0], "solved symbolically"
     guess = to_base(fallback[x].value) if x in fallback else None
     return _bracketed_root(residual, X, low, high, guess, x, qdef, block), \
         "solved numerically (bracketed root)"
+
+
+class _Flat(Exception):
+    """The equation holds on a whole branch: the unknown is not pinned."""
 
 
 def _symbolic_roots(residual, X, low, high):
@@ -235,6 +246,9 @@ def _symbolic_roots(residual, X, low, high):
     roots = []
     for combo in itertools.product(*choices) if choices else [()]:
         branch = residual.xreplace(dict(combo)) if combo else residual
+        if not branch.has(X) and abs(float(branch)) < 1e-9:
+            # on this branch the given value holds whatever X is: no single answer
+            raise _Flat()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -36,6 +36,10 @@ SetOpt = Annotated[Optional[list[str]], typer.Option(
     help='Fix a quantity, winning over presets: a number with a unit as one argument '
          '(--set context_len="32768 token", --set hbm_bandwidth=4.8TB/s) or a bare number '
          'in the quantity\'s declared unit (--set batch=128). Repeatable.')]
+WhereOpt = Annotated[Optional[list[str]], typer.Option(
+    "--where", metavar="CONSTRAINT",
+    help='An inequality that must hold, e.g. "step_time <= 50 ms"; repeatable. The '
+         "rules' declared constraints always apply.")]
 RulesOpt = Annotated[Optional[Path], typer.Option(
     "--rules", metavar="DIR", help="Load the rules in DIR instead of the bundled ones.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]

@@ -10,7 +10,8 @@ import typer
 from costgraph.plots import KINDS
 
 from .common import PresetOpt, RulesOpt, SetOpt, parse_range, query
-from .sweep import WhereOpt, check_outputs, parse_assignments, write_outputs
+from .common import WhereOpt
+from .sweep import check_outputs, parse_assignments, write_outputs
 
 # which kind-specific options each kind reads; any other given option is refused
 ACCEPTS = {

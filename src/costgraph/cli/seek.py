@@ -8,7 +8,7 @@ import typer
 
 from costgraph.units import format_quantity
 
-from .common import (ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt,
+from .common import (ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt, WhereOpt,
                      check_diagram_path, echo, echo_json, parse_range, query, save_diagram,
                      table)
 from .show import constraint_table
@@ -20,10 +20,7 @@ def seek(maximize: Annotated[Optional[str], typer.Option(
          minimize: Annotated[Optional[str], typer.Option(
              "--minimize", metavar="NAME", help="The quantity to make as small as possible.")
          ] = None,
-         where: Annotated[Optional[list[str]], typer.Option(
-             "--where", metavar="CONSTRAINT",
-             help='An inequality that must hold, e.g. "cost_per_mtok <= 2 USD/Mtok"; '
-                  "repeatable. The rules' declared constraints always apply.")] = None,
+         where: WhereOpt = None,
          vary: Annotated[Optional[list[str]], typer.Option(
              "--vary", metavar="NAME[=LO..HI]",
              help="A quantity the search may change, within LO..HI (numbers in its declared "

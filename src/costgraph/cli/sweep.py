@@ -14,16 +14,13 @@ import typer
 
 from costgraph.units import Quantity, format_number, format_quantity, parse_unit
 
-from .common import JsonOpt, PresetOpt, RulesOpt, SetOpt, echo, echo_json, query, table
+from .common import JsonOpt, PresetOpt, RulesOpt, SetOpt, WhereOpt, echo, echo_json, query
+from .common import table
 
 FilesOpt = Annotated[Optional[list[Path]], typer.Option(
     "--output", "-o", metavar="FILE",
     help="Write to FILE; the extension picks what: .csv or .json (the data), .png, .svg or "
          ".pdf (the chart). Repeatable.")]
-WhereOpt = Annotated[Optional[list[str]], typer.Option(
-    "--where", metavar="CONSTRAINT",
-    help='An inequality a point must meet, e.g. "step_time <= 50 ms"; repeatable. The '
-         "rules' declared constraints always apply.")]
 PROGRESS_FROM = 200_000  # points; smaller sweeps finish before a bar would be worth drawing
 DATA = (".csv", ".json")
 IMAGES = (".png", ".svg", ".pdf")

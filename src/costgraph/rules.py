@@ -1,100 +1,31 @@
-"""Rule and preset files: their schemas, and loading them into a checked RuleSet.
+"""Rule and preset files: loading them into a checked, read-only RuleSet.
 
-Loading reads every file with YAML's safe loader, validates it against frozen pydantic
-schemas (unknown keys are errors), translates every expression through ``expr`` (never
-``eval``), checks every rule's dimensions, and raises one ``RuleSetError`` listing every
-problem found, sorted, each with its file, item and reason.
+Loading reads every file with YAML's safe loader, validates it item by item against the
+frozen pydantic schemas in ``schema`` (unknown keys are errors), translates every expression
+through ``expr`` (never ``eval``), checks every rule's dimensions, and raises one
+``RuleSetError`` listing every problem found, sorted, each with its file, item and reason.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import networkx as nx
 import pint
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from .errors import ExpressionError, DimensionError, Problem, RuleSetError, closest
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
+from .schema import (PRESET_NAME, RULE_ID, ConstraintSpec, PresetFileSpec, PresetSpec,
+                     PresetValueSpec, QuantitySpec, RuleFileSpec, RuleSpec)
 from .units import Quantity, format_unit, parse_quantity, parse_unit
 
 # libyaml's safe loader parses the bundled rules about 8x faster than the pure-Python one;
 # both build only plain data (no tags that construct objects)
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-PRESET_KINDS = ("hardware", "model", "precision", "facility", "region", "workload",
-                "convention", "scenario")
-PRESET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-RULE_ID = re.compile(r"^[a-z][a-z0-9_.-]*$")
-
-
-class _Schema(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class QuantitySpec(_Schema):
-    unit: str
-    description: str = Field(min_length=1)
-    bounds: tuple[float | str | None, float | str | None] | None = None
-    integer: bool = False
-    source: str | None = None
-
-    @field_validator("unit", mode="before")
-    @classmethod
-    def _unit_text(cls, v):
-        return str(v) if isinstance(v, (int, float)) else v
-
-
-class RuleSpec(_Schema):
-    id: str
-    defines: str
-    expr: str
-    description: str = Field(min_length=1)
-    source: str = Field(min_length=1)
-
-
-class ConstraintSpec(_Schema):
-    id: str
-    expr: str
-    description: str = Field(min_length=1)
-    source: str = Field(min_length=1)
-
-
-class RuleFileSpec(_Schema):
-    description: str = Field(min_length=1)
-    quantities: dict[str, QuantitySpec] = {}
-    rules: list[RuleSpec] = []
-    constraints: list[ConstraintSpec] = []
-
-
-class PresetValueSpec(_Schema):
-    value: str | float
-    source: str | None = None
-    note: str | None = None
-    assumption: bool = False
-    low: str | float | None = None
-    high: str | float | None = None
-    sd: str | float | None = None
-    distribution: Literal["uniform", "triangular", "normal", "lognormal"] | None = None
-
-
-class PresetSpec(_Schema):
-    description: str = Field(min_length=1)
-    source: str | None = None
-    includes: list[str] = []
-    values: dict[str, str | float | PresetValueSpec] = {}
-
-
-class PresetFileSpec(_Schema):
-    kind: Literal[PRESET_KINDS]  # type: ignore[valid-type]
-    description: str = Field(min_length=1)
-    presets: dict[str, PresetSpec]
-
 
 # --- the loaded, checked definitions (read-only) ---------------------------------------
 

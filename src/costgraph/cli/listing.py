@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from costgraph.errors import UnknownPresetError, UnknownQuantityError, closest
-from costgraph.rules import PRESET_KINDS
+from costgraph.schema import PRESET_KINDS
 from costgraph.units import format_quantity
 
 from .common import (JsonOpt, RulesOpt, echo, echo_json, fail, one_line, plural, table,

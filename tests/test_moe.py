@@ -247,3 +247,14 @@ def test_seek_over_batch_on_an_moe_model_explains_without_a_closed_form(model):
     assert [c.id for c in s.binding] == ["tpot <= 20 ms"]
     assert s.closed_form is None
     assert "tpot <= 20 ms" in s.explain()
+
+
+def test_inverse_for_the_batch_of_an_moe_model_is_numeric_and_consistent(model):
+    """The batch sits inside exp() through the expected-experts rule: sympy is not asked to
+    rearrange it (it can run for minutes); the root is found numerically and re-derives."""
+    presets = ["default", "deepseek-v3", "tp8"]
+    target = model.solve(given={"batch": 48}, find="tokens_per_second", presets=presets)
+    r = model.solve(given={"tokens_per_second": target["tokens_per_second"]}, find="batch",
+                    presets=presets)
+    assert r["batch"].magnitude == pytest.approx(48, rel=1e-9)
+    assert r.steps["batch"].formula.startswith("tokens_per_second = ")  # no closed form

@@ -24,6 +24,7 @@ import pint
 import sympy
 
 from .errors import NoSolutionError, QueryError, UnknownQuantityError
+from .plan import active_branches
 from .table import Table
 from .units import Quantity, format_number, format_quantity, from_base, to_base
 
@@ -243,7 +244,8 @@ class Point:
                                           "for first: give it instead of the value that pins it")
         leaves = leaf_inputs(model, target, known)
         subs = {model.symbols[n]: sympy.Float(to_base(steps[n].value), 17) for n in leaves}
-        expr = active_branches(model.planner.composite(target, known), subs)
+        expr = active_branches(model.planner.composite(target, known), subs,
+                               steps_as_constants=True)
         magnitude = float(expr.xreplace(subs))
         unit = rs.quantities[target].unit
         return cls(model, target, steps, leaves, expr, subs, from_base(magnitude, unit))
@@ -278,29 +280,6 @@ def leaf_inputs(model, target: str, known) -> tuple[str, ...]:
             else:
                 stack.append(dep)
     return tuple(sorted(found))
-
-
-def active_branches(expr: sympy.Expr, subs: Mapping) -> sympy.Expr:
-    """``expr`` with every max/min/where replaced by its branch active at ``subs``.
-
-    ``floor``/``ceil`` become their value there: constant between jumps, so their
-    derivative is zero. Ties pick the first argument.
-    """
-    if not expr.args:
-        return expr
-    if isinstance(expr, sympy.Piecewise):
-        for branch, condition in expr.args:
-            if bool(condition.xreplace(subs)):
-                return active_branches(branch, subs)
-        raise NoSolutionError(str(expr), "no branch of where() holds at this point")
-    args = [active_branches(a, subs) for a in expr.args]
-    if isinstance(expr, (sympy.Max, sympy.Min)):
-        values = [float(a.xreplace(subs)) for a in args]
-        pick = int(np.argmax(values) if isinstance(expr, sympy.Max) else np.argmin(values))
-        return args[pick]
-    if isinstance(expr, (sympy.floor, sympy.ceiling)):
-        return sympy.Float(float(expr.func(args[0].xreplace(subs))), 17)
-    return expr.func(*args)
 
 
 def _checked(model, point, inputs) -> tuple[str, ...]:

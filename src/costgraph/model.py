@@ -246,6 +246,16 @@ class Model:
                 out.append(self.constraint(c))
         return out
 
+    def path_composite(self, name: str, variable: str) -> sympy.Expr:
+        """``name``'s rule with only the quantities that depend on ``variable`` expanded.
+
+        Everything beside the path from ``variable`` to ``name`` stays a named symbol, so
+        a formula solved from it reads like the rules.
+        """
+        depends = set(self.graph.downstream_of(variable))
+        beside = frozenset(set(self.ruleset.quantities) - depends - {variable}) | {name}
+        return self.planner.composite(name, beside)
+
     # questions built on solve and compile; each lives in its own module ------------------
 
     def seek(self, **query):

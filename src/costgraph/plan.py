@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import networkx as nx
 import sympy
 
-from .errors import UnderdeterminedError, UnknownQuantityError
+from .errors import NoSolutionError, UnderdeterminedError, UnknownQuantityError
 from .rules import RuleSet
 
 
@@ -231,3 +231,27 @@ class Planner:
             if dep not in known and self.ruleset.rule_for(dep) is not None:
                 subs[self.symbols[dep]] = self._composite(dep, known)
         return expr.xreplace(subs) if subs else expr
+
+
+def active_branches(expr: sympy.Expr, subs, steps_as_constants: bool = False) -> sympy.Expr:
+    """``expr`` with every max/min/where replaced by its branch active at ``subs``.
+
+    ``subs`` maps symbols to numbers. A symbol a choice needs but ``subs`` lacks raises
+    ``TypeError``. With ``steps_as_constants``, ``floor``/``ceil`` become their value there
+    (constant between jumps, so their derivative is zero). Ties pick the first argument.
+    """
+    if not expr.args:
+        return expr
+    if isinstance(expr, sympy.Piecewise):
+        for branch, condition in expr.args:
+            if bool(condition.xreplace(subs)):
+                return active_branches(branch, subs, steps_as_constants)
+        raise NoSolutionError(str(expr), "no branch of where() holds at this point")
+    args = [active_branches(a, subs, steps_as_constants) for a in expr.args]
+    if isinstance(expr, (sympy.Max, sympy.Min)):
+        values = [float(a.xreplace(subs)) for a in args]
+        pick = max if isinstance(expr, sympy.Max) else min
+        return args[values.index(pick(values))]
+    if steps_as_constants and isinstance(expr, (sympy.floor, sympy.ceiling)):
+        return sympy.Float(float(expr.func(args[0].xreplace(subs))), 17)
+    return expr.func(*args)

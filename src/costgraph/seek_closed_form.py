@@ -21,6 +21,8 @@ from sympy.printing.str import StrPrinter
 
 from .compile import _sub_expression
 from .expr import SympyBackend, translate
+from .errors import NoSolutionError
+from .plan import active_branches
 from .units import format_quantity, format_unit, from_base
 
 MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
@@ -92,13 +94,12 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
     x = model.symbols[variable]
     qdef = rs.quantities[variable]
     depends = set(model.downstream_of(variable))
-    keep = frozenset(set(rs.quantities) - depends - {variable})
     backend = SympyBackend(model.symbols)
     left, _, right = cdef.expr.sides()
     sides = []
     for node in (left, right):
         side = translate(_sub_expression(cdef.expr, node), backend)
-        sides.append(side.xreplace({model.symbols[n]: model.planner.composite(n, keep)
+        sides.append(side.xreplace({model.symbols[n]: model.path_composite(n, variable)
                                     for n in cdef.names if n in depends}))
     equation = sides[0] - sides[1]
     if not equation.has(x):
@@ -106,8 +107,12 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
     numbers = {s: sympy.Float(values[s.name], 17) for s in equation.free_symbols
                if s.name in values and s != x}
     numbers[x] = sympy.Float(values[variable], 17)
-    equation, branch = _active_branch(equation, x, numbers)
-    if equation is None or equation.has(sympy.ceiling, sympy.floor) or \
+    branch = any(a.has(x) for a in equation.atoms(sympy.Max, sympy.Min, sympy.Piecewise))
+    try:
+        equation = active_branches(equation, numbers)
+    except (TypeError, NoSolutionError):  # a value missing, or no where() branch holds
+        return None
+    if equation.has(sympy.ceiling, sympy.floor) or \
             any(a.has(x) for a in equation.atoms(sympy.exp, sympy.log)) or \
             sympy.count_ops(equation) > MAX_OPS:
         return None  # exp/log of the variable: sympy.solve can run for minutes
@@ -119,32 +124,6 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
              for s in expr.free_symbols if s.name in values}
     return ClosedForm(variable, end, cdef.id, _Printer().doprint(expr), fixed,
                       from_base(value, qdef.unit), optimum, branch, qdef.integer)
-
-
-def _active_branch(equation, x, numbers):
-    """Replace each max()/min()/where() on the variable's path by its branch active at the
-    optimum."""
-    chosen = False
-    for _ in range(32):  # nested branches: one level per pass
-        atoms = sorted((a for a in equation.atoms(sympy.Max, sympy.Min, sympy.Piecewise)
-                        if a.has(x)), key=str)
-        if not atoms:
-            return equation, chosen
-        try:
-            branch = _branch(atoms[0], numbers)
-        except TypeError:  # a symbol without a value: cannot tell the branch
-            return None, chosen
-        equation = equation.xreplace({atoms[0]: branch})
-        chosen = True
-    return None, chosen
-
-
-def _branch(atom, numbers):
-    if isinstance(atom, sympy.Piecewise):
-        return next(e for e, cond in atom.args if bool(cond.xreplace(numbers)))
-    values = [(float(arg.xreplace(numbers)), i) for i, arg in enumerate(atom.args)]
-    pick = max(values) if isinstance(atom, sympy.Max) else min(values)
-    return atom.args[pick[1]]
 
 
 def _root(equation, x, numbers, x_base, qdef, optimum):

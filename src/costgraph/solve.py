@@ -19,7 +19,7 @@ import sympy
 
 from .errors import ConflictError, NoSolutionError
 from .expr import PintBackend, translate
-from .plan import Block, Plan
+from .plan import Block, Plan, active_branches
 from .provenance import Step
 from .units import base_factor, format_quantity, from_base, to_base
 
@@ -135,22 +135,15 @@ def closed_form(model, q: str, x: str, at: dict[str, float]):
     """``x`` written out from the rule of ``q``, or None when sympy gives no single form.
 
     Only the rules on the path from ``x`` up to ``q`` are expanded; everything beside the
-    path stays a named quantity, so the form reads like the rules. Each min/max on the path
-    takes the branch active at ``at`` (base-unit values at the solution).
+    path stays a named quantity, so the form reads like the rules. Each min/max/where on
+    the path takes the branch active at ``at`` (base-unit values at the solution).
     """
-    on_path = set(model.downstream_of(x))
-    keep = frozenset(n for n in model.ruleset.quantities if n not in on_path and n != x) | {q}
-    comp = model.planner.composite(q, keep)
     values = {model.symbols[n]: v for n, v in at.items()}
-    choice = {}
-    for atom in sorted(comp.atoms(*_BRANCHY), key=str):
-        try:
-            args = [float(a.xreplace(values)) for a in atom.args]
-        except TypeError:  # a symbol without a value: no branch to choose
-            return None
-        pick = max if isinstance(atom, sympy.Max) else min
-        choice[atom] = atom.args[args.index(pick(args))]
-    solution = _rearrange_cached(comp.xreplace(choice), model.symbols[q], model.symbols[x])
+    try:
+        comp = active_branches(model.path_composite(q, x), values)
+    except (TypeError, NoSolutionError):  # a value missing, or no where() branch holds
+        return None
+    solution = _rearrange_cached(comp, model.symbols[q], model.symbols[x])
     if solution is None:
         return None
     return sympy.sstr(solution), tuple(sorted(s.name for s in solution.free_symbols))
@@ -158,8 +151,9 @@ def closed_form(model, q: str, x: str, at: dict[str, float]):
 
 @functools.lru_cache(maxsize=512)
 def _rearrange_cached(expr, target, unknown):
-    if expr.has(*_NO_SYMBOLIC) or sympy.count_ops(expr) > 200:
-        return None
+    if expr.has(*_NO_SYMBOLIC) or sympy.count_ops(expr) > 200 or \
+            any(a.has(unknown) for a in expr.atoms(sympy.exp, sympy.log)):
+        return None  # sympy.solve with the unknown inside exp/log can run for minutes
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

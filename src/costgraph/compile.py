@@ -77,7 +77,7 @@ class CompiledFunction:
         """Relative slack of a constraint: >= 0 where it holds, < 0 by how much it fails."""
         backend = SympyBackend(self.model.symbols)
         left, op, right = cdef.expr.sides()
-        lhs, rhs = (translate(_sub_expression(cdef.expr, side), backend)
+        lhs, rhs = (translate(cdef.expr.part(side), backend)
                     for side in (left, right))
         expand = {self.model.symbols[n]: self._expression(n, known) for n in cdef.names}
         lhs, rhs = lhs.xreplace(expand), rhs.xreplace(expand)
@@ -150,15 +150,6 @@ class CompiledFunction:
 def _evaluate(fn, base, solved, shape):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.broadcast_to(np.asarray(fn(*base, *solved), dtype=float), shape)
-
-
-def _sub_expression(expr, node):
-    import ast
-
-    from .expr import Expression
-
-    return Expression(expr.segment(node), ast.Expression(body=node), expr.names,
-                      expr.literals, expr.source)
 
 
 def _vector_root(stage: _Stage, base, solved, shape, points: int = 64, iterations: int = 200):

@@ -15,7 +15,6 @@ class CostgraphError(Exception):
     """Base class of every costgraph error."""
 
     def __init__(self, **fields):
-        self._fields = fields
         for key, value in fields.items():
             setattr(self, key, value)
         super().__init__(*fields.values())

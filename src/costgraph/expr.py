@@ -64,6 +64,11 @@ class Expression:
             seg = seg.replace(placeholder, written)
         return seg.strip()
 
+    def part(self, node) -> "Expression":
+        """The sub-expression at ``node`` (e.g. one side of a comparison) on its own."""
+        return Expression(self.segment(node), ast.Expression(body=node), self.names,
+                          self.literals, self.source)
+
     def sides(self) -> tuple[ast.AST, str, ast.AST]:
         """(left, operator, right) of a comparison."""
         body = self.tree.body

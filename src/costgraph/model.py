@@ -17,7 +17,7 @@ from pathlib import Path
 import pint
 import sympy
 
-from .compile import CompiledFunction, _sub_expression, forward_expressions
+from .compile import CompiledFunction, forward_expressions
 from .errors import BoundsError, DimensionError, NoSolutionError, NotWholeError
 from .errors import UnderdeterminedError
 from .errors import UnknownQuantityError
@@ -197,8 +197,8 @@ class Model:
             steps.update(new)
         left, op, right = cdef.expr.sides()
         values = {n: steps[n].value for n in cdef.names}
-        lhs = _side(cdef.expr, left, values)
-        rhs = _side(cdef.expr, right, values).to(lhs.units)
+        lhs = translate(cdef.expr.part(left), PintBackend(values))
+        rhs = translate(cdef.expr.part(right), PintBackend(values)).to(lhs.units)
         holds = translate(cdef.expr, PintBackend(values))
         return ConstraintStatus(cdef.id, cdef.expr.text, lhs, rhs, bool(holds), cdef.description,
                                 op=op)
@@ -337,10 +337,6 @@ def _symbol(q: QuantityDef) -> sympy.Symbol:
 
 def _fmt(bound, open_end: str) -> str:
     return open_end if bound is None else f"{bound:g}"
-
-
-def _side(expr, node, values):
-    return translate(_sub_expression(expr, node), PintBackend(values))
 
 
 def _upstream(steps, name):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compile import _sub_expression, numpy_function
+from .compile import numpy_function
 from .errors import InfeasibleError, QueryError, UnboundedError, UnknownQuantityError
 from .expr import SympyBackend, translate
 from .provenance import ConstraintStatus, Result
@@ -349,7 +349,7 @@ def _sides(model, cdef):
     left, op, right = cdef.expr.sides()
     names = sorted(cdef.names)
     args = [model.symbols[n] for n in names]
-    lhs, rhs = (numpy_function(args, translate(_sub_expression(cdef.expr, side), backend))
+    lhs, rhs = (numpy_function(args, translate(cdef.expr.part(side), backend))
                 for side in (left, right))
     return names, lhs, rhs, op in ("<=", "<")
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import sympy
 from sympy.printing.str import StrPrinter
 
-from .compile import _sub_expression
 from .expr import SympyBackend, translate
 from .errors import NoSolutionError
 from .plan import active_branches
@@ -98,7 +97,7 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
     left, _, right = cdef.expr.sides()
     sides = []
     for node in (left, right):
-        side = translate(_sub_expression(cdef.expr, node), backend)
+        side = translate(cdef.expr.part(node), backend)
         sides.append(side.xreplace({model.symbols[n]: model.path_composite(n, variable)
                                     for n in cdef.names if n in depends}))
     equation = sides[0] - sides[1]

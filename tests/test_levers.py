@@ -61,7 +61,7 @@ def assert_matches(exact: dict, numeric: dict):
     (None, None),
     (["essay"], None),
     (["default", "llama-3.1-70b", "ctx-32k", "batch-8", "tp4"], None),
-    (None, {"batch": 4096, "context_len": "128 token"}),  # compute-bound: the other branch
+    (None, {"batch": 4096, "input_len": 64, "output_len": 64}),  # compute-bound: the other branch
 ])
 def test_elasticities_match_finite_differences_on_bundled_scenarios(model, presets, given):
     table = model.levers("cost_per_mtok", presets=presets, given=given, include_zero=True)

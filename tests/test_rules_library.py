@@ -247,8 +247,12 @@ def test_count_tp_comm_switches_communication(model):
 
 
 def test_context_average_factor_prices_the_mean_step(model):
-    r = solve(model, ["default"], ["effective_context_len"], given={"context_average_factor": 0.5})
-    assert mag(r["effective_context_len"], "token") == 4096 + 0.5 * 256
+    # the default request: 3,840 prompt tokens and 256 output tokens, so its context reaches
+    # 4,096; the mean of its first (3,840) and last (4,096) decode steps is 3,968
+    r = solve(model, ["default"], ["effective_context_len", "context_len"],
+              given={"context_average_factor": 0.5})
+    assert mag(r["context_len"], "token") == 3840 + 256
+    assert mag(r["effective_context_len"], "token") == 3840 + 0.5 * 256
 
 
 def test_peak_flops_follows_the_compute_precision(model):

@@ -17,6 +17,7 @@ import sympy
 
 from .errors import NoSolutionError, UnknownQuantityError
 from .expr import SympyBackend, translate
+from .solve import rearranged
 from .units import base_factor, to_base
 
 _cg_max = sympy.Function("cg_max")
@@ -37,6 +38,7 @@ class _Stage:
     residual: object  # f(x, *inputs, *earlier) -> relative residual
     low: float
     high: float
+    direct: object = None  # f(*inputs, *earlier) -> x, when the equation rearranges exactly
 
 
 class CompiledFunction:
@@ -46,7 +48,7 @@ class CompiledFunction:
     """
 
     def __init__(self, model, find, inputs, known_values, single: bool, constraints=(),
-                 fallback=None):
+                 fallback=None, movers=()):
         self.model = model
         self.constraints = tuple(constraints)
         self.find = tuple(find)
@@ -57,8 +59,11 @@ class CompiledFunction:
             if name not in rs.quantities:
                 raise UnknownQuantityError(name, list(rs.quantities), "compile")
         known = frozenset(known_values) | frozenset(self.inputs)
+        # an input freed to move (input_len under a varied context_len) is solved at every
+        # point even when no output needs it: where it has no admissible value the point
+        # cannot be, and every output there is NaN
         needed = tuple(dict.fromkeys([*self.find, *(n for c in self.constraints for n in c.names
-                                                    if n not in known)]))
+                                                    if n not in known), *movers]))
         fallback = {n: v for n, v in (fallback or {}).items() if n not in self.inputs}
         plan = model.planner.plan(known, needed, frozenset(fallback))
         self.plan = plan
@@ -112,15 +117,21 @@ class CompiledFunction:
             solved = [self.model.symbols[s.name] for s in stages]
             args = [self.model.symbols[x], *self._args, *solved]
             low, high = bounds_base(self.model.ruleset.quantities[x])
+            # an equation sympy rearranges to one formula (context_len = input_len +
+            # output_len) is evaluated directly instead of searched for, point by point
+            closed = rearranged(comp, target, self.model.symbols[x])
+            direct = None if closed is None else numpy_function(
+                [*self._args, *solved], closed.xreplace(self._constants))
             stages.append(_Stage(x, numpy_function(args, residual.xreplace(self._constants)),
-                                 low, high))
+                                 low, high, direct))
         return stages
 
     def __call__(self, **arrays):
         base, solved, shape = self._run(arrays)
         out = {}
         for name, fn in self._outputs.items():
-            out[name] = _evaluate(fn, base, solved, shape) / self._out_factor[name]
+            out[name] = _masked(_evaluate(fn, base, solved, shape) / self._out_factor[name],
+                                solved)
         return out[self.find[0]] if self.single else out
 
     def margins(self, **arrays) -> dict:
@@ -130,7 +141,8 @@ class CompiledFunction:
         when the right side is zero; 0 when both are.
         """
         base, solved, shape = self._run(arrays)
-        return {cid: _evaluate(fn, base, solved, shape) for cid, fn in self._margins.items()}
+        return {cid: _masked(_evaluate(fn, base, solved, shape), solved)
+                for cid, fn in self._margins.items()}
 
     def _run(self, arrays):
         missing = [n for n in self.inputs if n not in arrays]
@@ -143,8 +155,25 @@ class CompiledFunction:
         shape = values[0].shape if values else ()
         solved = []
         for stage in self._stages:
-            solved.append(_vector_root(stage, base, solved, shape))
+            if stage.direct is not None:
+                with np.errstate(all="ignore"):
+                    x = np.broadcast_to(np.asarray(stage.direct(*base, *solved), float), shape)
+                    ok = (x >= stage.low) & (x <= stage.high) & (np.abs(np.broadcast_to(
+                        stage.residual(x, *base, *solved), shape)) <= 1e-9)
+                solved.append(np.where(ok, x, np.nan))
+            else:
+                solved.append(_vector_root(stage, base, solved, shape))
         return base, solved, shape
+
+
+def _masked(values, solved):
+    """NaN wherever a solved input has no admissible value (the point cannot be)."""
+    if not solved:
+        return values
+    bad = np.zeros(np.shape(values), dtype=bool)
+    for s in solved:
+        bad |= np.isnan(np.broadcast_to(s, np.shape(values)))
+    return np.where(bad, np.nan, values) if bad.any() else values
 
 
 def _evaluate(fn, base, solved, shape):

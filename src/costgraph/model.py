@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pint
 import sympy
 
 from .compile import CompiledFunction, forward_expressions
-from .errors import BoundsError, DimensionError, NoSolutionError, NotWholeError
+from .errors import BoundsError, ConflictError, DimensionError, NoSolutionError, NotWholeError
 from .errors import UnderdeterminedError
 from .errors import UnknownQuantityError
 from .expr import PintBackend, parse_constraint, translate
@@ -26,7 +27,7 @@ from .graph import RuleGraph
 from .plan import Planner
 from .provenance import ConstraintStatus, Result, Step
 from .rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, load_ruleset
-from .scenario import preset_names, resolve_presets
+from .scenario import compose
 from .solve import execute
 from .units import Quantity, format_quantity, format_unit, parse_quantity
 
@@ -54,6 +55,22 @@ def load(path: str | Path | None = None, *, cache: bool = True) -> "Model":
     if cache:
         _CACHE[root] = model
     return model
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What presets and given values fix, settled: the known values and the movable ones.
+
+    ``steps`` are the known values; ``fallback`` the values of inputs that may move (solved
+    when something pins them, else read as they are); ``presets`` the composition applied,
+    base scenario first; ``warnings`` what the composition did that a user should hear of.
+    """
+
+    steps: dict[str, Step]
+    fallback: dict[str, Step] = field(default_factory=dict)
+    presets: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,16 +141,56 @@ class Model:
 
     def known_steps(self, presets=None, given=None) -> dict[str, Step]:
         """The values presets and ``given`` fix, as Steps (``given`` wins)."""
-        steps = {}
-        for name, sv in resolve_presets(self.ruleset, presets).items():
+        return dict(self.scenario(presets, given).steps)
+
+    def scenario(self, presets=None, given=None, varied=(), find=()) -> "Scenario":
+        """The values presets and ``given`` fix, after precedence between them is settled.
+
+        ``varied`` names quantities the caller gives value by value (compile's inputs, seek's
+        decision variables): they count as given. ``find`` names what is asked for: a preset
+        value of one is a default at most. A derived quantity that declares ``moves``
+        (``context_len`` moves ``input_len``) and is set on a later layer than the input it
+        moves — given, varied or from a later preset — frees that input to be solved from it;
+        when the input was set on the later layer, the derived quantity's preset value gives
+        way to its rule. Asked for, such a quantity follows its rule and its input may move.
+        """
+        given = dict(given or {})
+        composition = compose(self.ruleset, presets)
+        steps, layer = {}, {}
+        for name, sv in composition.values.items():
             value = self.coerce(name, sv.value.quantity, f"preset {sv.preset}:")
             note = "assumption" if sv.value.assumption else None
             steps[name] = Step(name, value, "preset", source=f"{sv.preset}"
                                + (f"; {sv.value.source}" if sv.value.source else ""), note=note)
-        for name, raw in (given or {}).items():
-            value = self.coerce(name, raw)
-            steps[name] = Step(name, value, "given")
-        return steps
+            layer[name] = sv.layer
+        for name, raw in given.items():
+            steps[name] = Step(name, self.coerce(name, raw), "given")
+            layer[name] = math.inf
+        for name in varied:
+            layer[name] = math.inf
+        # asked for, a quantity that moves an input is solved through it only when a given
+        # value depends on it (`--find context_len --set cost_per_mtok=...`)
+        pinned_below = {n for g in given for n in self.graph.upstream_of(g)}
+        free = (set(find) - set(given) - set(varied)) & pinned_below
+        fallback: dict[str, Step] = {}
+        notes = []
+        for name, q in sorted(self.ruleset.quantities.items()):
+            mover = q.moves
+            if mover is None or mover in given or mover in varied or (
+                    layer.get(name) is None and name not in free):
+                continue
+            if name in free:
+                steps.pop(name, None)  # asked for: its rule answers, the input may move
+                if mover in steps:
+                    fallback[mover] = steps.pop(mover)
+            elif layer.get(mover, -math.inf) > layer[name]:
+                dropped = steps.pop(name)
+                notes.append(f"{name} follows its rule: {mover} was set after {name} = "
+                             f"{format_quantity(dropped.value)} of {dropped.source.split(';')[0]}")
+            elif mover in steps and layer[mover] < layer[name]:
+                fallback[mover] = steps.pop(mover)
+        return Scenario(steps, fallback, tuple(composition.applied),
+                        tuple(composition.warnings), tuple(notes))
 
     def _quantity(self, name, where="") -> QuantityDef:
         try:
@@ -153,11 +210,16 @@ class Model:
         if not find:
             raise ValueError("solve needs at least one quantity to find, e.g. find=['cost_per_mtok']")
         given = dict(given or {})
-        steps = self.known_steps(presets, given)
-        fallback = {n: steps.pop(n) for n in find
-                    if n in steps and n not in given and self.ruleset.rule_for(n) is None}
-        plan = self.planner.plan(frozenset(steps), tuple(find), frozenset(fallback))
+        scenario = self.scenario(presets, given, find=find)
+        steps, fallback = dict(scenario.steps), dict(scenario.fallback)
+        fallback.update({n: steps.pop(n) for n in find
+                         if n in steps and n not in given and self.ruleset.rule_for(n) is None})
+        # an input freed to move (input_len under a given context_len) is solved even when
+        # nothing asked for needs it, so that every quantity built on it agrees
+        movers = tuple(n for n in scenario.fallback if n not in find)
+        plan = self.planner.plan(frozenset(steps), tuple(find) + movers, frozenset(fallback))
         steps, overrides = execute(self, plan, steps, fallback)
+        self._check_movers(overrides)
         for name in overrides:
             steps[name] = dataclasses.replace(steps[name], kind="override")
         constraints = self._constraints(steps)
@@ -170,9 +232,35 @@ class Model:
                  f"{format_quantity(w)}" for n, (g, w) in overrides.items() if w is not None]
         notes += [part for n in plan.solved for part in (steps[n].note or "").split("; ")
                   if "is a whole number" in part]
+        notes += list(scenario.notes) + self._moved(plan, steps)
         return Result(tuple(find), {n: s for n, s in steps.items() if n in keep},
-                      tuple(constraints), tuple(preset_names(presets, self.ruleset)),
-                      tuple(notes), overrides)
+                      tuple(constraints), scenario.presets, tuple(notes), overrides,
+                      scenario.warnings)
+
+    def _check_movers(self, overrides) -> None:
+        """A quantity that moves an input, given beside every input of its rule, must agree."""
+        for name, (given, would) in overrides.items():
+            q = self.ruleset.quantities[name]
+            if q.moves is not None and would is not None and not math.isclose(
+                    float(given.magnitude), float(would.magnitude), rel_tol=1e-9):
+                rule = self.ruleset.rule_for(name)
+                raise ConflictError(f"{name} = {format_quantity(given)}",
+                                    f"{', '.join(rule.inputs)} as given",
+                                    f"rule {rule.id} gives {name} = {format_quantity(would)}; "
+                                    f"give {name} or {q.moves}, not both")
+
+    def _moved(self, plan, steps) -> list[str]:
+        """Say which input moved to meet a quantity that declares one (and what stayed)."""
+        notes = []
+        for name, q in sorted(self.ruleset.quantities.items()):
+            if q.moves in plan.solved and name in steps:
+                rule = self.ruleset.rule_for(name)
+                stay = [f"{n} stays {format_quantity(steps[n].value)}" for n in rule.inputs
+                        if n != q.moves and n in steps]
+                notes.append(f"{name} = {format_quantity(steps[name].value)}: {q.moves} moved "
+                             f"to {format_quantity(steps[q.moves].value)}"
+                             + (f" ({', '.join(stay)})" if stay else ""))
+        return notes
 
     def _constraints(self, steps: dict[str, Step]) -> list[ConstraintStatus]:
         statuses = []
@@ -226,12 +314,15 @@ class Model:
         single = isinstance(find, str)
         find = [find] if single else list(find)
         inputs = [inputs] if isinstance(inputs, str) else list(inputs)
-        steps = self.known_steps(presets, given)
-        known = {n: s.value for n, s in steps.items() if n not in find}
+        scenario = self.scenario(presets, given, varied=inputs, find=find)
+        steps = scenario.steps
+        known = {n: s.value for n, s in steps.items() if n not in find and n not in inputs}
         # as in solve: an input asked for is solved when a given value pins it, else read
         fallback = {n: steps[n].value for n in find if n in steps and n not in (given or {})
                     and self.ruleset.rule_for(n) is None}
-        return CompiledFunction(self, find, inputs, known, single, constraints, fallback)
+        fallback.update({n: s.value for n, s in scenario.fallback.items()})
+        return CompiledFunction(self, find, inputs, known, single, constraints, fallback,
+                                movers=tuple(scenario.fallback))
 
     def _constraint_defs(self, constraints) -> list[ConstraintDef]:
         if constraints == "declared":
@@ -253,7 +344,9 @@ class Model:
         a formula solved from it reads like the rules.
         """
         depends = set(self.graph.downstream_of(variable))
-        beside = frozenset(set(self.ruleset.quantities) - depends - {variable}) | {name}
+        # the variable stays a symbol even when a rule defines it (context_len, which moves
+        # input_len): the formula is in terms of it
+        beside = frozenset(set(self.ruleset.quantities) - depends) | {name}
         return self.planner.composite(name, beside)
 
     # questions built on solve and compile; each lives in its own module ------------------

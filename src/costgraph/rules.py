@@ -19,8 +19,9 @@ from pydantic import ValidationError
 from .errors import ExpressionError, DimensionError, Problem, RuleSetError, closest
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
-from .schema import (PRESET_NAME, RULE_ID, ConstraintSpec, PresetFileSpec, PresetSpec,
-                     PresetValueSpec, QuantitySpec, RuleFileSpec, RuleSpec)
+from .schema import (PRESET_KINDS, PRESET_NAME, RULE_ID, ConstraintSpec, KindsFileSpec,
+                     PresetFileSpec, PresetSpec, PresetValueSpec, QuantitySpec, RuleFileSpec,
+                     RuleSpec)
 from .units import Quantity, format_unit, parse_quantity, parse_unit
 
 # libyaml's safe loader parses the bundled rules about 8x faster than the pure-Python one;
@@ -40,6 +41,9 @@ class QuantityDef:
     integer: bool
     source: str | None
     file: str
+    values: tuple[float, ...] | None = None  # the only values it may take, in `unit`
+    divides: tuple[str, ...] = ()  # quantities its value must divide evenly
+    moves: str | None = None  # derived: the input solved for when this is given
 
     @property
     def pint_unit(self):
@@ -94,6 +98,31 @@ class PresetDef:
     values: dict[str, PresetValue]
     file: str
     source: str | None = None
+    partial: bool = False  # a building block other presets of its kind include
+
+
+@dataclass(frozen=True)
+class KindDef:
+    """A kind of preset: how a later one composes with an earlier one, what each must set."""
+
+    name: str
+    description: str
+    compose: str  # "replace": a later preset of the kind replaces an earlier one as a whole
+    requires: tuple[str, ...]
+    file: str
+
+
+SCENARIO_KIND = "scenario"  # the kind whose presets are the base layer of a composition
+KINDS_FILE = "kinds.yaml"  # in presets/: the declared kinds (optional)
+
+
+def default_kinds() -> dict[str, KindDef]:
+    """The kinds of a rules folder that declares none: every one merges, none requires.
+
+    Such a folder composes presets as they are named, later ones winning value by value,
+    with no base scenario underneath.
+    """
+    return {k: KindDef(k, f"presets of kind {k}", "merge", (), "") for k in PRESET_KINDS}
 
 
 @dataclass(frozen=True)
@@ -106,6 +135,8 @@ class RuleSet:
     constraints: dict[str, ConstraintDef]
     presets: dict[str, PresetDef]
     file_descriptions: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, KindDef] = field(default_factory=default_kinds)
+    kinds_declared: bool = False  # without presets/kinds.yaml presets compose in order named
 
     def rule_for(self, name: str) -> RuleDef | None:
         """The rule that defines ``name``, or None for an input."""
@@ -141,6 +172,7 @@ class _Loader:
         self.presets: dict[str, PresetDef] = {}
         self.definers: dict[str, tuple[str, str]] = {}  # quantity -> (rule id, file)
         self.descriptions: dict[str, str] = {}
+        self.kinds: dict[str, KindDef] = default_kinds()
 
     def problem(self, file: str, item: str, text: str):
         self.problems.append(Problem(file, item, text))
@@ -162,17 +194,29 @@ class _Loader:
             for constraint in spec.constraints:
                 self.add_constraint(file, constraint)
         self.check_cycles()
-        for path in sorted((self.root / "presets").glob("*.yaml")):
+        self.check_declarations()
+        preset_paths = sorted((self.root / "presets").glob("*.yaml"))
+        kinds_path = self.root / "presets" / KINDS_FILE
+        if kinds_path in preset_paths:
+            preset_paths.remove(kinds_path)
+            self.add_kinds(kinds_path)
+        for path in preset_paths:
             spec = self.read(path, PresetFileSpec)
             if spec is not None:
                 self.descriptions[self.label(path)] = spec.description
+                if spec.kind not in self.kinds:
+                    self.problem(self.label(path), "key kind",
+                                 _unknown(spec.kind, self.kinds, "uses", kind="preset kind")
+                                 + f" (declare it in presets/{KINDS_FILE})")
+                    continue
                 for name, preset in spec.presets.items():
                     self.add_preset(self.label(path), spec.kind, name, preset)
         self.check_includes()
+        self.check_kinds()
         if self.problems:
             raise RuleSetError(self.problems)
         return RuleSet(self.root, self.quantities, self.rules, self.constraints, self.presets,
-                       self.descriptions)
+                       self.descriptions, self.kinds, kinds_path.is_file())
 
     def read(self, path: Path, schema):
         """Parse one file and validate it item by item, so one bad item hides no other."""
@@ -245,8 +289,19 @@ class _Loader:
                 # still declare it, so rules using it do not report it as unknown too
                 self.problem(file, item, f"bad bounds: {exc}")
                 low, high = 0.0, None
+        values = None
+        if spec.values is not None:
+            values = tuple(sorted(set(float(v) for v in spec.values)))
+            bad = [v for v in values if (low is not None and v < low)
+                   or (high is not None and v > high) or (spec.integer and not v.is_integer())]
+            if not values or bad:
+                self.problem(file, item, "values must be a non-empty list inside the bounds"
+                             + (" of whole numbers" if spec.integer else "")
+                             + (f"; {', '.join(f'{v:g}' for v in bad)} is not" if bad else ""))
+                values = None
         self.quantities[name] = QuantityDef(name, spec.unit, spec.description, low, high,
-                                            spec.integer, spec.source, file)
+                                            spec.integer, spec.source, file, values,
+                                            tuple(spec.divides), spec.moves)
 
     def add_rule(self, file, spec: RuleSpec):
         item = f"rule {spec.id}"
@@ -307,6 +362,25 @@ class _Loader:
             self.problem(file, item, f"dimension mismatch: {exc}")
             return None
 
+    def check_declarations(self):
+        """What quantities say about others: the input a given value moves, what they divide."""
+        for name, q in self.quantities.items():
+            item = f"quantity {name}"
+            for other in q.divides:
+                if other not in self.quantities:
+                    self.problem(q.file, item, _unknown(other, self.quantities, "divides"))
+            if q.moves is None:
+                continue
+            rule = self.rules.get(self.definers.get(name, ("",))[0])
+            if rule is None:
+                self.problem(q.file, item, "moves is for a derived quantity: it names the "
+                                           "input solved for when this quantity is given")
+            elif q.moves not in self.quantities:
+                self.problem(q.file, item, _unknown(q.moves, self.quantities, "moves"))
+            elif q.moves not in rule.expr.names or q.moves in self.definers:
+                self.problem(q.file, item, f"moves must name an input of rule {rule.id} "
+                                           f"({', '.join(rule.inputs)}) that no rule defines")
+
     def check_cycles(self):
         graph = nx.DiGraph()
         for rule in self.rules.values():
@@ -321,6 +395,25 @@ class _Loader:
 
     # presets ----------------------------------------------------------------------------
 
+    def add_kinds(self, path: Path):
+        """The declared preset kinds replace the built-in list (which merges every kind)."""
+        spec = self.read(path, KindsFileSpec)
+        if spec is None:
+            return
+        file = self.label(path)
+        self.descriptions[file] = spec.description
+        self.kinds = {}
+        for name, kind in spec.kinds.items():
+            for qname in kind.requires:
+                if qname not in self.quantities:
+                    self.problem(file, f"kind {name}", _unknown(qname, self.quantities,
+                                                                "requires"))
+            self.kinds[name] = KindDef(name, kind.description, kind.compose,
+                                       tuple(kind.requires), file)
+        if SCENARIO_KIND not in self.kinds:
+            self.problem(file, "", f"declare the kind `{SCENARIO_KIND}`: its presets are the "
+                                   "base layer every composition starts from")
+
     def add_preset(self, file, kind, name, spec: PresetSpec):
         item = f"preset {name}"
         if not PRESET_NAME.match(name):
@@ -334,7 +427,7 @@ class _Loader:
             if value is not None:
                 values[qname] = value
         self.presets[name] = PresetDef(name, kind, spec.description, tuple(spec.includes),
-                                       values, file, spec.source)
+                                       values, file, spec.source, spec.partial)
 
     def preset_value(self, file, item, qname, raw, default_source):
         q = self.quantities.get(qname)
@@ -358,6 +451,41 @@ class _Loader:
         return PresetValue(parts["value"], spec.source or default_source, spec.note,
                            spec.assumption, parts["low"], parts["high"], parts["sd"],
                            spec.distribution)
+
+    def check_kinds(self):
+        """A preset includes only its own kind (a scenario any), and sets what its kind needs."""
+        for preset in sorted(self.presets.values(), key=lambda p: p.name):
+            item = f"preset {preset.name}"
+            kind = self.kinds.get(preset.kind)
+            if kind is None:
+                continue
+            if kind.name != SCENARIO_KIND:
+                for inc in preset.includes:
+                    other = self.presets.get(inc)
+                    if other is not None and other.kind != preset.kind:
+                        self.problem(preset.file, item,
+                                     f"includes {inc}, a {other.kind} preset; a {preset.kind} "
+                                     f"preset includes only {preset.kind} presets (a "
+                                     f"{SCENARIO_KIND} may combine kinds)")
+            if preset.partial or not kind.requires:
+                continue
+            missing = [q for q in kind.requires if q not in self.flat_values(preset.name)]
+            if missing:
+                self.problem(preset.file, item,
+                             f"a {preset.kind} preset must set {', '.join(missing)} (kind "
+                             f"{preset.kind} requires {', '.join(kind.requires)}); set "
+                             f"{'it' if len(missing) == 1 else 'them'} or mark the preset "
+                             "`partial: true` if other presets build on it")
+
+    def flat_values(self, name, seen=()) -> set[str]:
+        """Every quantity a preset sets, its includes' included (cycles reported elsewhere)."""
+        preset = self.presets.get(name)
+        if preset is None or name in seen:
+            return set()
+        names = set(preset.values)
+        for inc in preset.includes:
+            names |= self.flat_values(inc, (*seen, name))
+        return names
 
     def check_includes(self):
         graph = nx.DiGraph()
@@ -418,6 +546,9 @@ def _out_of_bounds(value: pint.Quantity, q: QuantityDef) -> str | None:
         return f"{x:g} is outside the bounds [{low}, {high}] of {q.name}{hint}"
     if q.integer and not x.is_integer():
         return f"{x:g} is not a whole number, and {q.name} counts whole things"
+    if q.values is not None and x not in q.values:
+        return f"{x:g} is not one of the values {q.name} may take: " + \
+            ", ".join(f"{v:g}" for v in q.values)
     return None
 
 

@@ -10,8 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# the kinds a rules folder without a kinds file may use; each composes by merging (later
+# presets win value by value), as every kind did before kinds were declared
 PRESET_KINDS = ("hardware", "model", "precision", "facility", "region", "workload",
                 "convention", "scenario")
+KIND_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 PRESET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 RULE_ID = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
@@ -26,6 +29,9 @@ class QuantitySpec(_Schema):
     bounds: tuple[float | str | None, float | str | None] | None = None
     integer: bool = False
     source: str | None = None
+    values: list[float] | None = None  # the only values it may take (a discrete decision)
+    divides: list[str] = []  # quantities its value must divide evenly (shards of a whole)
+    moves: str | None = None  # for a derived quantity: the input that moves when it is given
 
     @field_validator("unit", mode="before")
     @classmethod
@@ -71,9 +77,21 @@ class PresetSpec(_Schema):
     source: str | None = None
     includes: list[str] = []
     values: dict[str, str | float | PresetValueSpec] = {}
+    partial: bool = False  # a building block for other presets of its kind: it need not be whole
 
 
 class PresetFileSpec(_Schema):
-    kind: Literal[PRESET_KINDS]  # type: ignore[valid-type]
+    kind: str = Field(pattern=KIND_NAME.pattern)
     description: str = Field(min_length=1)
     presets: dict[str, PresetSpec]
+
+
+class KindSpec(_Schema):
+    description: str = Field(min_length=1)
+    compose: Literal["replace", "merge"] = "replace"
+    requires: list[str] = []
+
+
+class KindsFileSpec(_Schema):
+    description: str = Field(min_length=1)
+    kinds: dict[str, KindSpec]

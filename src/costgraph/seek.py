@@ -218,16 +218,19 @@ class _Query:
             raise QueryError("seek", f"{objective} is the objective; it cannot also be given")
         vary = _vary_items(vary)
         bounds = {name: _bounds(model, name, spec, given) for name, spec in vary}
-        objective_is_input = model.ruleset.rule_for(objective) is None
+        objective_is_input = model.ruleset.rule_for(objective) is None or \
+            quantities[objective].moves is not None
         if objective_is_input and objective not in bounds:
             bounds = {**bounds, objective: _bounds(model, objective, None, given)}
+        bounds = {n: _within_mover(model, n, lo_hi, given, presets)
+                  for n, lo_hi in bounds.items()}
         if not bounds:
             raise QueryError("seek", f"nothing to vary: {objective} is derived; give "
                                      "vary={name: (low, high)} for the inputs the search may "
                                      "change, e.g. vary={'batch': (1, 4096)}")
         variables = tuple(Variable(n, _magnitude(lo, -math.inf), _magnitude(hi, math.inf),
                                    quantities[n].integer) for n, (lo, hi) in bounds.items())
-        steps = model.known_steps(presets, given)
+        steps = model.scenario(presets, given, varied=tuple(bounds)).steps
         known = {n: s.value for n, s in steps.items() if n not in bounds}
         return cls(objective, sense, variables, bounds, _constraints(model, subject_to),
                    given, presets, known)
@@ -247,7 +250,7 @@ def _bounds(model, name, spec, given):
     if name not in quantities:
         raise UnknownQuantityError(name, list(quantities), "vary")
     rule = model.ruleset.rule_for(name)
-    if rule is not None:
+    if rule is not None and quantities[name].moves is None:
         inputs = ", ".join(model.inputs_for(name)[:4])
         raise QueryError(f"vary {name}", f"{name} is derived (rule {rule.id}); vary the inputs "
                                          f"it is made of instead, e.g. {inputs}")
@@ -269,6 +272,32 @@ def _bounds(model, name, spec, given):
     if low is not None and high is not None and low.magnitude > high.magnitude:
         raise QueryError(f"vary {name}", f"low {format_quantity(low)} is above high "
                                          f"{format_quantity(high)}")
+    return low, high
+
+
+def _within_mover(model, name, bounds, given, presets):
+    """Bounds of a quantity that moves an input, narrowed to what the input's bounds allow.
+
+    ``context_len`` moves ``input_len``, at least 1 token: with 256 output tokens no context
+    below 257 tokens can be met, so the search starts there.
+    """
+    q = model.ruleset.quantities[name]
+    if q.moves is None:
+        return bounds
+    mover = model.ruleset.quantities[q.moves]
+    ends = []
+    for bound in (mover.low, mover.high):
+        if bound is None or not math.isfinite(bound):
+            ends.append(None)
+            continue
+        at = model.solve(given={**given, q.moves: Quantity(bound, mover.pint_unit)},
+                         find=[name], presets=presets)[name]
+        ends.append(at.to(q.pint_unit))
+    low, high = bounds
+    if ends[0] is not None and (low is None or ends[0].magnitude > low.magnitude):
+        low = ends[0]
+    if ends[1] is not None and (high is None or ends[1].magnitude < high.magnitude):
+        high = ends[1]
     return low, high
 
 
@@ -337,7 +366,9 @@ def _evaluator(model, query: _Query):
         base = {n: declared[n] * factors[n] for n in declared}
         objective = declared[query.objective] if query.objective in declared else \
             np.full(shape, query.known[query.objective].magnitude)
-        margins = [_margin(fn, base, constants) for fn in sides]
+        # a constraint on fixed values alone (the context limit at a given context) is one
+        # number for every point
+        margins = [np.broadcast_to(_margin(fn, base, constants), shape) for fn in sides]
         return sign * objective, np.array(margins).reshape(len(sides), *shape)
 
     return evaluate

@@ -149,6 +149,14 @@ def closed_form(model, q: str, x: str, at: dict[str, float]):
     return sympy.sstr(solution), tuple(sorted(s.name for s in solution.free_symbols))
 
 
+def rearranged(expr, target, unknown):
+    """``unknown`` written out from ``target = expr`` when sympy gives exactly one formula
+    (and no min/max/where or step stands in the way), else None."""
+    if expr.has(sympy.Max, sympy.Min):
+        return None
+    return _rearrange_cached(expr, target, unknown)
+
+
 @functools.lru_cache(maxsize=512)
 def _rearrange_cached(expr, target, unknown):
     if expr.has(*_NO_SYMBOLIC) or sympy.count_ops(expr) > 200 or \

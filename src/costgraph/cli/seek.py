@@ -10,7 +10,7 @@ from costgraph.units import format_quantity
 
 from .common import (ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt, WhereOpt,
                      check_diagram_path, echo, echo_json, parse_range, query, save_diagram,
-                     table)
+                     table, warn)
 from .show import constraint_table
 
 
@@ -48,6 +48,7 @@ def seek(maximize: Annotated[Optional[str], typer.Option(
     found = q.model.seek(**({"maximize": maximize} if maximize else {"minimize": minimize}),
                          subject_to=list(where or []), vary=parse_vary(vary),
                          given=q.given, presets=q.presets)
+    warn(found.result.warnings)
     if json:
         echo_json(found.to_dict())
     else:
@@ -78,6 +79,7 @@ def seek_report(found, model, where: list[str], explain: bool) -> list:
     binding = [c.id for c in found.binding]
     parts = [f"{word} {found.objective} = {format_quantity(found.value)}", "", point,
              "", constraint_table(found.constraints, binding)]
+    parts += [f"note: {note}" for note in found.result.notes]
     if explain:
         parts += ["", found.explain()]
         for name in _explained(found, model, where):

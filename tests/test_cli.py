@@ -21,7 +21,8 @@ from cli_helpers import TRIP, expect, run
 
 
 def test_solve_prints_answer_presets_and_constraints():
-    out = run("solve", "--rules", TRIP, "--find", "cost_per_passenger", "--set", "distance=800km")
+    out = run("solve", "--rules", TRIP, "--find", "cost_per_passenger", "--set", "distance=800km",
+              code=3)
     assert out.stdout == expect("""
         quantity             value      how       rule or source
         ────────────────────────────────────────────────────────
@@ -31,8 +32,21 @@ def test_solve_prints_answer_presets_and_constraints():
         constraint   status     left   right   ratio
         ────────────────────────────────────────────
         trip.tank    VIOLATED   48 l   45 l    1.07
+
+        INFEASIBLE: this answer breaks trip.tank (48 l against 45 l, ratio 1.07)
         """)
     assert out.stderr == ""
+
+
+def test_issue_16_an_infeasible_solve_is_flagged_and_exits_3(model):
+    out = run("solve", "--find", "batch", "--set", "tpot=30 ms", code=3)
+    assert "memory.hbm_fit        VIOLATED" in out.stdout
+    assert "INFEASIBLE: this answer breaks memory.hbm_fit (" in out.stdout
+    as_json = run("solve", "--find", "batch", "--set", "tpot=30 ms", "--json", code=3)
+    data = json.loads(as_json.stdout)
+    assert (data["feasible"], data["failing"]) == (False, ["memory.hbm_fit"])
+    feasible = run("solve", "--find", "batch", "--set", "tpot=25 ms", "--json")
+    assert json.loads(feasible.stdout)["feasible"] is True
 
 
 def test_solve_inverts_a_rule_and_explains():
@@ -186,8 +200,9 @@ def test_solve_default_scenario_matches_the_api(model):
 
 
 def test_set_values_take_units_or_the_declared_unit(model):
-    with_unit = run("solve", "--find", "kv_bytes_per_request", "--set", "context_len=32ktok")
-    bare = run("solve", "--find", "kv_bytes_per_request", "--set", "context_len=32000")
+    with_unit = run("solve", "--find", "kv_bytes_per_request", "--set", "context_len=32ktok",
+                    code=3)  # 32K tokens are past Llama-3-70B's context: flagged, still shown
+    bare = run("solve", "--find", "kv_bytes_per_request", "--set", "context_len=32000", code=3)
     assert with_unit.stdout == bare.stdout
     r = model.solve(find=["kv_bytes_per_request"], given={"context_len": "32000 token"})
     assert format_quantity(r["kv_bytes_per_request"]) in with_unit.stdout
@@ -203,7 +218,7 @@ def test_explain_walks_to_the_presets():
 def test_listings_of_the_bundled_rules(model):
     names = run("quantities").stdout
     assert f"{len(model.quantities())} quantities" in names and "cost_per_mtok" in names
-    assert "context_len  [token]  input" in run("quantities", "context_len").stdout
+    assert "context_len  [token]  derived" in run("quantities", "context_len").stdout
     scenarios = run("presets", "--kind", "scenario").stdout
     assert "default" in scenarios and "essay" in scenarios
     assert "includes, in order: " in run("presets", "default").stdout

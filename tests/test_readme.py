@@ -5,6 +5,7 @@ README conventions this test reads:
 
 - a ```console block holds ``$ costgraph ...`` commands, each followed by what it prints
   (stdout; for an example of a mistake, the ``error: ...`` line on stderr and exit status 1);
+  an output that ends with a line ``(exit status N)`` is stdout of a command that exits with N;
   a line ``...`` alone stands for omitted lines (the text before it must start the output
   and the text after it must end it);
 - a ```mermaid block right after ``<!-- output of: costgraph ... -->`` is that command's output;
@@ -33,6 +34,7 @@ BLOCK = re.compile(r"^```(\w+)\n(.*?)^```\n", re.S | re.M)
 MERMAID_SOURCE = re.compile(r"<!-- output of: (costgraph .+?) -->\n```mermaid\n(.*?)^```\n",
                             re.S | re.M)
 TEST_COMMAND = 'pip install ".[test]" && python -m pytest'
+EXIT_STATUS = re.compile(r"^\(exit status (\d+)\)\n\Z", re.M)
 WIDTH = "100"  # outputs in the README are as printed on a 100-column terminal
 runner = CliRunner()
 
@@ -63,7 +65,10 @@ def run(command: str, cwd: Path, code: int | None = 0) -> str:
         os.chdir(previous)
     if code is not None:
         assert result.exit_code == code, (command, result.stderr, result.exception)
-    return result.stdout if result.exit_code == 0 else result.stderr
+    if result.exit_code == 1:  # an error: one line on stderr
+        return result.stderr
+    return result.stdout + ("" if result.exit_code == 0
+                            else f"(exit status {result.exit_code})\n")
 
 
 def _split(expected: str) -> tuple[str, str]:
@@ -107,7 +112,8 @@ def update():
 @pytest.mark.parametrize("command, expected", console_examples(),
                          ids=[c for c, _ in console_examples()])
 def test_console_example(command, expected, tmp_path, update):
-    code = 1 if expected.startswith("error: ") else 0  # an example of a mistake fails
+    status = EXIT_STATUS.search(expected)
+    code = 1 if expected.startswith("error: ") else int(status[1]) if status else 0
     actual = run(command, tmp_path, None if update is not None else code)
     if update is not None and not matches(expected, actual):
         update.append((f"$ {command}\n{expected}", f"$ {command}\n{refreshed(expected, actual)}"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html import escape
 
 import pint
 
@@ -92,6 +93,7 @@ class Result:
     presets: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     overrides: dict = field(default_factory=dict)  # name -> (given, rule would give)
+    warnings: tuple[str, ...] = ()  # what composing the presets did that a user should hear
 
     def __getitem__(self, name: str) -> pint.Quantity:
         return self.step(name).value
@@ -112,6 +114,11 @@ class Result:
     @property
     def violated(self) -> tuple[ConstraintStatus, ...]:
         return tuple(c for c in self.constraints if c.holds is False)
+
+    @property
+    def feasible(self) -> bool:
+        """False when the answer breaks a declared or stated constraint (see ``violated``)."""
+        return not self.violated
 
     def upstream_of(self, name: str) -> list[str]:
         """Names this result's value of ``name`` was derived from."""
@@ -178,12 +185,15 @@ class Result:
         return {
             "targets": list(self.targets),
             "presets": list(self.presets),
+            "feasible": self.feasible,
+            "failing": [c.id for c in self.violated],
             "values": {n: s.to_dict() for n, s in sorted(self.steps.items())},
             "constraints": [c.to_dict() for c in self.constraints],
             "overrides": {n: {"given": format_quantity(g),
                               "rule_gives": None if w is None else format_quantity(w)}
                           for n, (g, w) in sorted(self.overrides.items())},
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
         }
 
     def graph(self, name: str | None = None, **options):
@@ -198,17 +208,40 @@ class Result:
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{n}={format_quantity(self[n])}" for n in self.targets)
-        return f"<Result {shown}>"
+        flag = "" if self.feasible else \
+            f" INFEASIBLE: {', '.join(c.id for c in self.violated)}"
+        return f"<Result {shown}{flag}>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><td>{n}</td><td>{v}</td><td>{k}</td></tr>"
+        rows = "".join(f"<tr><td>{escape(n)}</td><td>{escape(v)}</td><td>{escape(k)}</td></tr>"
                        for n, v, k in self.table())
         html = f"<table><tr><th>quantity</th><th>value</th><th>how</th></tr>{rows}</table>"
+        if not self.feasible:
+            html = (f"<p><strong>INFEASIBLE</strong>: breaks "
+                    f"{escape(', '.join(c.id for c in self.violated))}</p>" + html)
+        html += constraints_html(self.constraints)
         try:
             svg = self.graph().pipe_svg()
         except Exception:  # the diagram is a bonus in notebooks; the table always shows
             return html
         return html + svg
+
+
+def constraints_html(statuses) -> str:
+    """An HTML table of constraint statuses, for notebooks."""
+    if not statuses:
+        return ""
+    rows = []
+    for c in statuses:
+        if c.holds is None:
+            cells = (c.id, "not evaluated", f"needs {', '.join(c.missing)}", "", "")
+        else:
+            cells = (c.id, "holds" if c.holds else "VIOLATED", format_quantity(c.lhs),
+                     format_quantity(c.rhs.to(c.lhs.units)),
+                     "" if c.ratio is None else f"{c.ratio:.3g}")
+        rows.append("<tr>" + "".join(f"<td>{escape(str(x))}</td>" for x in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("constraint", "status", "left", "right", "ratio"))
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 _NAME = re.compile(r"(?<![\w{.])([a-z][a-z0-9_]*)(?![\w(])")

@@ -51,6 +51,9 @@ OutputOpt = Annotated[Optional[Path], typer.Option(
          ".dot .gv .mmd (Mermaid) .svg .png .pdf.")]
 
 
+INFEASIBLE_EXIT = 3  # an answer that breaks a declared constraint; errors exit with 1
+
+
 @dataclass(frozen=True)
 class Query:
     """A loaded model with the presets and given values the options asked for."""
@@ -146,6 +149,12 @@ def table(*columns: str, title: str | None = None) -> Table:
     t = Table(*columns, title=title, box=box.SIMPLE_HEAD, title_justify="left",
               header_style="bold", show_edge=False, pad_edge=False)
     return t
+
+
+def warn(messages) -> None:
+    """Each warning on its own line on stderr (stdout stays the result, e.g. JSON)."""
+    for message in messages:
+        typer.echo(f"warning: {message}", err=True)
 
 
 def echo_json(data) -> None:

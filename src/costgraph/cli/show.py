@@ -33,11 +33,20 @@ def constraint_table(statuses, binding=()):
     return t
 
 
+def infeasible_line(violated) -> str:
+    """``INFEASIBLE: memory.hbm_fit (227 GB needed, 126.9 GB usable: 1.79x)``."""
+    parts = [f"{c.id} ({format_quantity(c.lhs)} against {format_quantity(c.rhs.to(c.lhs.units))}"
+             + (f", ratio {c.ratio:.3g})" if c.ratio is not None else ")") for c in violated]
+    return "INFEASIBLE: this answer breaks " + "; ".join(parts)
+
+
 def print_result(result, explain: bool = False, binding=()) -> None:
     """The answer, the presets it stands on, its constraints, notes and derivations."""
     parts = [answer_table(result), f"presets: {', '.join(result.presets) or 'none'}"]
     if result.constraints:
         parts += ["", constraint_table(result.constraints, binding)]
+    if not result.feasible:
+        parts += ["", infeasible_line(result.violated)]
     parts += [f"note: {note}" for note in result.notes]
     if explain:
         for name in result.targets:

@@ -141,7 +141,7 @@ class Result:
     def _explain(self, name, lead, child_lead, lines, shown):
         step = self.step(name)
         head = f"{lead}{name} = {format_quantity(step.value)}"
-        tag = {"given": "given", "preset": f"preset {step.source or ''}".strip(),
+        tag = {"given": "given", "preset": f"preset {_preset_source(step.source)}".strip(),
                "default": "input default", "override": "given, overrides its rule"}
         if name in shown and step.inputs:
             lines.append(f"{head}  (derived above)")
@@ -209,6 +209,14 @@ class Result:
         except Exception:  # the diagram is a bonus in notebooks; the table always shows
             return html
         return html + svg
+
+
+def _preset_source(source: str | None) -> str:
+    """``"preset; citations"`` with only the cited keys, each one `costgraph sources` opens."""
+    from .bibliography import cited_keys
+
+    preset, sep, cited = (source or "").partition("; ")
+    return preset + (sep + cited_keys(cited) if sep else "")
 
 
 _NAME = re.compile(r"(?<![\w{.])([a-z][a-z0-9_]*)(?![\w(])")

@@ -16,6 +16,7 @@ import pint
 import yaml
 from pydantic import ValidationError
 
+from .bibliography import BIBLIOGRAPHY_FILE, Bibliography, bibliography
 from .errors import ExpressionError, DimensionError, Problem, RuleSetError, closest
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
@@ -106,6 +107,7 @@ class RuleSet:
     constraints: dict[str, ConstraintDef]
     presets: dict[str, PresetDef]
     file_descriptions: dict[str, str] = field(default_factory=dict)
+    bibliography: Bibliography | None = None  # None: the folder has no sources.yaml
 
     def rule_for(self, name: str) -> RuleDef | None:
         """The rule that defines ``name``, or None for an input."""
@@ -150,7 +152,7 @@ class _Loader:
 
     def run(self) -> RuleSet:
         rule_files = [(self.label(p), self.read(p, RuleFileSpec))
-                      for p in sorted(self.root.glob("*.yaml"))]
+                      for p in sorted(self.root.glob("*.yaml")) if p.name != BIBLIOGRAPHY_FILE]
         rule_files = [(f, spec) for f, spec in rule_files if spec is not None]
         for file, spec in rule_files:
             self.descriptions[file] = spec.description
@@ -169,10 +171,13 @@ class _Loader:
                 for name, preset in spec.presets.items():
                     self.add_preset(self.label(path), spec.kind, name, preset)
         self.check_includes()
+        # every source cites the folder's sources.yaml, when it has one
+        sources = bibliography(self.root, self.label(self.root / BIBLIOGRAPHY_FILE), self,
+                               self.problem)
         if self.problems:
             raise RuleSetError(self.problems)
         return RuleSet(self.root, self.quantities, self.rules, self.constraints, self.presets,
-                       self.descriptions)
+                       self.descriptions, sources)
 
     def read(self, path: Path, schema):
         """Parse one file and validate it item by item, so one bad item hides no other."""

@@ -441,3 +441,12 @@ def test_the_audit_heading_names_the_cited_entry(model, tmp_path):
         model.audit({**claims, "source": "[essay-true-cost]"})
     assert "source: unknown source 'essay-true-cost'; did you mean " \
            "essay-true-cost-of-a-token?" in str(info.value)
+
+
+def test_unknown_source_error_pickles_and_keeps_its_text():
+    import pickle
+
+    error = UnknownSourceError("road-atlass", ["road-atlas"], "rules/sources.yaml")
+    clone = pickle.loads(pickle.dumps(error))
+    assert type(clone) is UnknownSourceError and str(clone) == str(error)
+    assert isinstance(clone, KeyError)

@@ -1,8 +1,8 @@
 """Calibrate the model to one measurement, then see how well it predicts others.
 
-NVIDIA's TensorRT-LLM performance page (docs/source/performance.md at 138f96d, cited in
-peer-numbers.md) measured a first-token latency of 377 ms for Llama-2-70B on four A100 80GB in
-FP16 with a 2,048-token prompt at batch 1. The roofline floor for that prefill is lower, so
+NVIDIA's TensorRT-LLM performance page (docs/source/performance.md at 138f96d4; `costgraph
+sources tensorrt-llm-performance-v0.5`) measured a first-token latency of 377 ms for
+Llama-2-70B on four A100 80GB in FP16 with a 2,048-token prompt at batch 1. The roofline floor for that prefill is lower, so
 this script gives the measurement to `solve` as `ttft` and solves for `flops_efficiency`: the
 fraction of peak the prefill's matmuls actually reached. It then predicts, with that
 efficiency, a second measurement on different hardware and precision (four H100 SXM in FP8,
@@ -10,7 +10,7 @@ efficiency, a second measurement on different hardware and precision (four H100 
 
 The throughput rows are steady-state serving predictions (`serving_tokens_per_second_per_gpu`)
 for their batch, prompt and output lengths. The page's A100 table says "out tok/s" without
-"/GPU" while its H100 table says "/GPU" (peer-numbers.md); they are compared here per GPU.
+"/GPU" while its H100 table says "/GPU"; they are compared here per GPU.
 
 Run: python examples/calibration.py
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import costgraph as cg
 from costgraph.units import format_quantity
 
-SOURCE = "TensorRT-LLM docs/source/performance.md at 138f96d (peer-numbers.md)"
+SOURCE = "TensorRT-LLM docs/source/performance.md at 138f96d4 [tensorrt-llm-performance-v0.5]"
 LLAMA_2_70B = ["llama-2-70b", "essay-facility", "batch-1", "conventions-costgraph"]
 A100_FP16 = ["a100-80gb", *LLAMA_2_70B, "fp16"]
 H100_FP8 = ["h100-sxm", *LLAMA_2_70B, "fp8"]

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import pint
 
 from .audit_claims import Claim, ClaimedValue, read_claims
+from .bibliography import titled
 from .errors import ClaimsFileError, CostgraphError, closest
+from .errors import UnknownSourceError
 from .expr import PintBackend, translate
 from .provenance import ConstraintStatus, Result
 from .units import format_number, format_quantity, format_unit
@@ -210,6 +212,10 @@ def audit(model, claims, presets=None) -> AuditReport:
     from .audit_causes import find_causes
 
     cfile = read_claims(model, claims, presets)
+    try:  # a cited source reads as its entry's title, key kept
+        source = titled(model.ruleset.bibliography, cfile.source)
+    except UnknownSourceError as exc:
+        raise ClaimsFileError(cfile.path, [f"source: {exc}"]) from None
     solver = Solver(model)
     evaluations = [_evaluate(model, solver, c) for c in cfile.claims]
     errors = [e for e in evaluations if isinstance(e, str)]
@@ -221,7 +227,7 @@ def audit(model, claims, presets=None) -> AuditReport:
             causes = find_causes(model, solver, ev, evaluations)
             ev = _replace(ev, causes=causes)
         verdicts.append(ev)
-    return AuditReport(cfile.source, cfile.path, cfile.presets, tuple(verdicts))
+    return AuditReport(source, cfile.path, cfile.presets, tuple(verdicts))
 
 
 def _replace(verdict: Verdict, **changes) -> Verdict:

@@ -143,6 +143,20 @@ class UnknownPresetError(CostgraphError, KeyError):
                 " (list them with model.presets() or `costgraph presets`)")
 
 
+class UnknownSourceError(CostgraphError, KeyError):
+    """A key that the rules folder's bibliography does not hold."""
+
+    def __init__(self, key: str, known: Sequence[str] = (), file: str | None = None):
+        super().__init__(key=key, suggestions=closest(key, known), file=file)
+
+    def message(self) -> str:
+        if self.file is None:
+            return (f"unknown source '{self.key}': this rules folder has no bibliography "
+                    "(sources.yaml)")
+        return (f"unknown source '{self.key}'{_did_you_mean(self.suggestions)}"
+                f" (the keys are in {self.file}; list them with `costgraph sources`)")
+
+
 class DimensionError(CostgraphError, ValueError):
     """Two things that must share a dimension do not."""
 

@@ -18,10 +18,12 @@ from pathlib import Path
 import pint
 import sympy
 
+from .bibliography import SourceEntry
 from .compile import CompiledFunction, forward_expressions
 from .errors import BoundsError, ConflictError, DimensionError, NoSolutionError, NotWholeError
 from .errors import UnderdeterminedError
 from .errors import UnknownQuantityError
+from .errors import UnknownSourceError
 from .expr import PintBackend, parse_constraint, translate
 from .graph import RuleGraph
 from .plan import Planner
@@ -409,6 +411,27 @@ class Model:
     def presets(self, kind: str | None = None) -> list[PresetDef]:
         return sorted((p for p in self.ruleset.presets.values() if kind in (None, p.kind)),
                       key=lambda p: (p.kind, p.name))
+
+    # the bibliography: what the sources cite ---------------------------------------------
+
+    def sources(self, unused: bool = False) -> list[SourceEntry]:
+        """Every entry of the rules' bibliography (``sources.yaml``), reserved keys last.
+
+        With ``unused``, only the entries no rule, constraint or preset cites. Empty when
+        the rules folder has no bibliography.
+        """
+        bib = self.ruleset.bibliography
+        entries = [] if bib is None else sorted(bib.entries.values(),
+                                                key=lambda e: (e.reserved, e.key))
+        return [e for e in entries if not (unused and e.cited_by)]
+
+    def source(self, key: str) -> SourceEntry:
+        """The bibliography entry ``key`` (brackets optional), with everything citing it."""
+        bib = self.ruleset.bibliography
+        key = key.strip().removeprefix("[").removesuffix("]")
+        if bib is None or key not in bib.entries:
+            raise UnknownSourceError(key, bib.keys() if bib else (), bib and bib.file)
+        return bib.entries[key]
 
     def upstream_of(self, name: str) -> list[str]:
         return self.graph.upstream_of(name)

@@ -148,7 +148,7 @@ class Result:
     def _explain(self, name, lead, child_lead, lines, shown):
         step = self.step(name)
         head = f"{lead}{name} = {format_quantity(step.value)}"
-        tag = {"given": "given", "preset": f"preset {step.source or ''}".strip(),
+        tag = {"given": "given", "preset": f"preset {_preset_source(step.source)}".strip(),
                "default": "input default", "override": "given, overrides its rule"}
         if name in shown and step.inputs:
             lines.append(f"{head}  (derived above)")
@@ -242,6 +242,14 @@ def constraints_html(statuses) -> str:
         rows.append("<tr>" + "".join(f"<td>{escape(str(x))}</td>" for x in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("constraint", "status", "left", "right", "ratio"))
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _preset_source(source: str | None) -> str:
+    """``"preset; citations"`` with only the cited keys, each one `costgraph sources` opens."""
+    from .bibliography import cited_keys
+
+    preset, sep, cited = (source or "").partition("; ")
+    return preset + (sep + cited_keys(cited) if sep else "")
 
 
 _NAME = re.compile(r"(?<![\w{.])([a-z][a-z0-9_]*)(?![\w(])")

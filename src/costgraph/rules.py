@@ -16,6 +16,7 @@ import pint
 import yaml
 from pydantic import ValidationError
 
+from .bibliography import BIBLIOGRAPHY_FILE, Bibliography, bibliography
 from .errors import ExpressionError, DimensionError, Problem, RuleSetError, closest
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
@@ -137,6 +138,7 @@ class RuleSet:
     file_descriptions: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, KindDef] = field(default_factory=default_kinds)
     kinds_declared: bool = False  # without presets/kinds.yaml presets compose in order named
+    bibliography: Bibliography | None = None  # None: the folder has no sources.yaml
 
     def rule_for(self, name: str) -> RuleDef | None:
         """The rule that defines ``name``, or None for an input."""
@@ -182,7 +184,7 @@ class _Loader:
 
     def run(self) -> RuleSet:
         rule_files = [(self.label(p), self.read(p, RuleFileSpec))
-                      for p in sorted(self.root.glob("*.yaml"))]
+                      for p in sorted(self.root.glob("*.yaml")) if p.name != BIBLIOGRAPHY_FILE]
         rule_files = [(f, spec) for f, spec in rule_files if spec is not None]
         for file, spec in rule_files:
             self.descriptions[file] = spec.description
@@ -213,10 +215,13 @@ class _Loader:
                     self.add_preset(self.label(path), spec.kind, name, preset)
         self.check_includes()
         self.check_kinds()
+        # every source cites the folder's sources.yaml, when it has one
+        sources = bibliography(self.root, self.label(self.root / BIBLIOGRAPHY_FILE), self,
+                               self.problem)
         if self.problems:
             raise RuleSetError(self.problems)
         return RuleSet(self.root, self.quantities, self.rules, self.constraints, self.presets,
-                       self.descriptions, self.kinds, kinds_path.is_file())
+                       self.descriptions, self.kinds, kinds_path.is_file(), sources)
 
     def read(self, path: Path, schema):
         """Parse one file and validate it item by item, so one bad item hides no other."""

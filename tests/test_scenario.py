@@ -215,3 +215,59 @@ def test_an_undeclared_kind_is_a_load_error(tmp_path):
     with pytest.raises(RuleSetError) as info:
         cg.load(root, cache=False)
     assert "uses unknown preset kind 'hardwear'; did you mean hardware?" in str(info.value)
+
+
+# --- discrete decisions ---------------------------------------------------------------------
+
+
+def test_issue_16_n_gpus_takes_only_real_tensor_parallel_sizes(model):
+    with pytest.raises(cg.errors.NotAllowedError) as info:
+        model.solve(find=["cost_per_mtok"], given={"n_gpus": 3})
+    assert str(info.value) == ("n_gpus = 3 is not allowed: one of 1, 2, 4, 8, 16, 32, 64 that "
+                               "divides n_heads")
+    out = run("solve", "--find", "cost_per_mtok", "--set", "n_gpus=3", code=1)
+    assert out.stderr == ("error: n_gpus = 3 is not allowed: one of 1, 2, 4, 8, 16, 32, 64 that "
+                          "divides n_heads\n")
+
+
+def test_n_gpus_must_divide_the_attention_heads(model):
+    with pytest.raises(cg.errors.NotAllowedError) as info:
+        model.solve(find=["cost_per_mtok"], given={"n_gpus": 64}, presets=["llama-3-8b"])
+    assert str(info.value) == ("n_gpus = 64 is not allowed: it must divide n_heads = 32 "
+                               "(llama-3-8b): one of 1, 2, 4, 8, 16, 32")
+
+
+def test_seek_chooses_among_allowed_sizes_and_a_listed_set(model):
+    ranged = model.seek(minimize="cost_per_mtok", vary={"batch": (1, 512), "n_gpus": (1, 8)},
+                        presets=["llama-3.1-70b", "ctx-32k"])
+    listed = model.seek(minimize="cost_per_mtok",
+                        vary={"batch": (1, 512), "n_gpus": {1, 2, 4, 8}},
+                        presets=["llama-3.1-70b", "ctx-32k"])
+    assert ranged.point["n_gpus"].magnitude in (1, 2, 4, 8)
+    assert ranged.point == listed.point
+    assert "n_gpus in {1, 2, 4, 8}" in listed.explain()
+    costs = []
+    for n in (1, 2, 4, 8):
+        f = model.compile(["cost_per_mtok"], ["batch"], given={"n_gpus": n},
+                          presets=["llama-3.1-70b", "ctx-32k"], constraints="declared")
+        import numpy as np
+
+        b = np.arange(1, 513.0)
+        ok = np.all([m >= 0 for m in f.margins(batch=b).values()], axis=0)
+        costs.append(f(batch=b)["cost_per_mtok"][ok].min() if ok.any() else np.inf)
+    assert listed.value.magnitude == pytest.approx(min(costs), rel=1e-9)
+
+
+def test_cli_vary_takes_a_list_of_values(model):
+    out = run("seek", "--minimize", "cost_per_mtok", "--vary", "batch=1..64",
+              "--vary", "n_gpus=2,4", "--json")
+    import json
+
+    data = json.loads(out.stdout)
+    assert data["point"]["n_gpus"]["value"] in (2, 4)
+
+
+def test_sweep_refuses_sizes_that_are_not_allowed(model):
+    with pytest.raises(cg.errors.NotAllowedError):
+        model.sweep({"n_gpus": [1, 3]}, "cost_per_mtok")
+    assert len(model.sweep({"n_gpus": [1, 2, 4]}, "cost_per_mtok")) == 3

@@ -187,6 +187,16 @@ class NotWholeError(CostgraphError, ValueError):
         return f"{self.name} = {self.value} must be a whole number"
 
 
+class NotAllowedError(CostgraphError, ValueError):
+    """A value outside the finite set a quantity may take (tensor-parallel sizes)."""
+
+    def __init__(self, name: str, value: str, allowed: str):
+        super().__init__(name=name, value=value, allowed=allowed)
+
+    def message(self) -> str:
+        return f"{self.name} = {self.value} is not allowed: {self.allowed}"
+
+
 # --- planning and solving --------------------------------------------------------------
 
 

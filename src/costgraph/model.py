@@ -21,7 +21,7 @@ import sympy
 from .bibliography import SourceEntry
 from .compile import CompiledFunction, forward_expressions
 from .errors import BoundsError, ConflictError, DimensionError, NoSolutionError, NotWholeError
-from .errors import UnderdeterminedError
+from .errors import NotAllowedError, UnderdeterminedError
 from .errors import UnknownQuantityError
 from .errors import UnknownSourceError
 from .expr import PintBackend, parse_constraint, translate
@@ -140,6 +140,8 @@ class Model:
             raise BoundsError(q.name, format_quantity(value), _fmt(q.low, "-inf"), _fmt(q.high, "inf"), hint)
         if q.integer and not x.is_integer():
             raise NotWholeError(q.name, format_quantity(value))
+        if q.values is not None and x not in q.values:
+            raise NotAllowedError(q.name, format_quantity(value), allowed_text(q))
 
     def known_steps(self, presets=None, given=None) -> dict[str, Step]:
         """The values presets and ``given`` fix, as Steps (``given`` wins)."""
@@ -191,8 +193,27 @@ class Model:
                              f"{format_quantity(dropped.value)} of {dropped.source.split(';')[0]}")
             elif mover in steps and layer[mover] < layer[name]:
                 fallback[mover] = steps.pop(mover)
+        self._check_divides(steps)
         return Scenario(steps, fallback, tuple(composition.applied),
                         tuple(composition.warnings), tuple(notes))
+
+    def _check_divides(self, steps) -> None:
+        """A shard count must divide what it shards (n_gpus and the attention heads)."""
+        for name, q in self.ruleset.quantities.items():
+            if not q.divides or name not in steps:
+                continue
+            x = float(steps[name].value.magnitude)
+            for other in q.divides:
+                if other not in steps or x == 0:
+                    continue
+                whole = float(steps[other].value.magnitude)
+                if whole % x:
+                    where = steps[other].source.split(";")[0] if steps[other].source else "given"
+                    fits = allowed_values(q, {other: whole})
+                    raise NotAllowedError(
+                        name, format_quantity(steps[name].value),
+                        f"it must divide {other} = {format_quantity(steps[other].value)} "
+                        f"({where}): one of {', '.join(f'{v:g}' for v in fits)}")
 
     def _quantity(self, name, where="") -> QuantityDef:
         try:
@@ -441,6 +462,19 @@ class Model:
 
     def inputs_for(self, name: str) -> list[str]:
         return self.graph.inputs_for(name)
+
+
+def allowed_values(q: QuantityDef, divides: dict | None = None) -> tuple[float, ...]:
+    """The values ``q`` may take that divide each known ``divides`` value evenly."""
+    values = q.values or ()
+    for whole in (divides or {}).values():
+        values = tuple(v for v in values if v and not whole % v)
+    return values
+
+
+def allowed_text(q: QuantityDef) -> str:
+    return "one of " + ", ".join(f"{v:g}" for v in q.values) + (
+        f" that divides {', '.join(q.divides)}" if q.divides else "")
 
 
 def _symbol(q: QuantityDef) -> sympy.Symbol:

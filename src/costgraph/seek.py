@@ -31,6 +31,7 @@ from .errors import InfeasibleError, QueryError, UnboundedError, UnknownQuantity
 from .expr import SympyBackend, translate
 from .provenance import ConstraintStatus, Result
 from .rules import ConstraintDef
+from .seek_choices import allowed_choices, choice_variable, chosen, on_choices
 from .seek_closed_form import ClosedForm, closed_form
 from .seek_search import Problem, Variable, search
 from .units import Quantity, base_factor, format_number, format_quantity, format_unit, to_base
@@ -61,6 +62,7 @@ class SeekResult:
     # what the closed form needs, derived on first use (sympy takes a fraction of a second):
     # (model, bisected variable, "max" | "min", stopping constraint, given, presets)
     _closed: tuple = field(default=(), repr=False, compare=False)
+    choices: dict = field(default_factory=dict)  # decision variable -> the values it chose among
 
     @functools.cached_property
     def closed_form(self) -> ClosedForm | None:
@@ -77,7 +79,8 @@ class SeekResult:
         lines = [f"{self.sense} {self.objective} subject to "
                  + "; ".join(c.id for c in self.constraints)]
         lines.append("vary: " + "; ".join(
-            _bounds_text(n, lo, hi) + (" (the objective)" if n == self.objective else "")
+            _bounds_text(n, lo, hi, self.choices.get(n))
+            + (" (the objective)" if n == self.objective else "")
             for n, (lo, hi) in self.bounds.items()))
         at = [f"{n} = {format_quantity(q)}" for n, q in self.point.items() if n != self.objective]
         lines.append(f"optimum: {self.objective} = {format_quantity(self.value)}"
@@ -143,14 +146,14 @@ def seek(model, maximize: str | None = None, minimize: str | None = None, subjec
         The question cannot be asked as written (checked before any search).
     """
     query = _Query.build(model, maximize, minimize, subject_to, vary, given, presets)
-    evaluate = _evaluator(model, query)
+    evaluate = on_choices(_evaluator(model, query), query.choices)
     problem = Problem(query.variables, evaluate, [c.id for c in query.constraints],
                       [_strict(c) for c in query.constraints],
                       objective=query.objective if query.objective in query.decision else None)
-    outcome = search(problem)
+    outcome = chosen(search(problem), query.choices)
     if not outcome.feasible:
         closest = _closest_within_declared(model, query, evaluate)
-        raise _infeasible(model, query, closest or outcome)
+        raise _infeasible(model, query, chosen(closest, query.choices) or outcome)
     if outcome.unbounded:
         raise _unbounded(query, *outcome.unbounded)
     return _result(model, query, outcome)
@@ -198,6 +201,7 @@ class _Query:
     given: dict
     presets: object
     known: dict  # name -> Quantity, from presets and given (decision variables left out)
+    choices: dict = field(default_factory=dict)  # name -> the values it may take, sorted
 
     @property
     def decision(self) -> tuple[str, ...]:
@@ -228,12 +232,16 @@ class _Query:
             raise QueryError("seek", f"nothing to vary: {objective} is derived; give "
                                      "vary={name: (low, high)} for the inputs the search may "
                                      "change, e.g. vary={'batch': (1, 4096)}")
-        variables = tuple(Variable(n, _magnitude(lo, -math.inf), _magnitude(hi, math.inf),
-                                   quantities[n].integer) for n, (lo, hi) in bounds.items())
         steps = model.scenario(presets, given, varied=tuple(bounds)).steps
         known = {n: s.value for n, s in steps.items() if n not in bounds}
+        choices = {n: allowed_choices(model, n, dict(vary).get(n), lo_hi, known)
+                   for n, lo_hi in bounds.items()}
+        choices = {n: c for n, c in choices.items() if c is not None}
+        variables = tuple(choice_variable(n, choices[n]) if n in choices else
+                          Variable(n, _magnitude(lo, -math.inf), _magnitude(hi, math.inf),
+                                   quantities[n].integer) for n, (lo, hi) in bounds.items())
         return cls(objective, sense, variables, bounds, _constraints(model, subject_to),
-                   given, presets, known)
+                   given, presets, known, choices)
 
 
 def _vary_items(vary) -> list:
@@ -259,6 +267,11 @@ def _bounds(model, name, spec, given):
     q = quantities[name]
     if spec is None:
         spec = (None, None)
+    if isinstance(spec, (set, frozenset)):  # one of these values: the span they cover
+        if not spec:
+            raise QueryError(f"vary {name}", "an empty set of values to choose from")
+        values = sorted(model.coerce(name, v, where="vary") for v in spec)
+        return values[0], values[-1]
     if isinstance(spec, (str, bytes)) or not hasattr(spec, "__len__") or len(spec) != 2:
         raise QueryError(f"vary {name}", f"expected (low, high), got {spec!r}")
     declared = (q.low, q.high)
@@ -453,7 +466,8 @@ def _result(model, query: _Query, outcome) -> SeekResult:
         cdef = next(c for c in query.constraints if c.id == outcome.limiting[0])
         closed = (model, outcome.line, outcome.end, cdef, query.given, query.presets)
     return SeekResult(query.objective, query.sense, value, point, binding, statuses, result,
-                      dict(query.bounds), outcome.method, outcome.evaluations, closed)
+                      dict(query.bounds), outcome.method, outcome.evaluations, closed,
+                      choices={n: tuple(c) for n, c in query.choices.items()})
 
 
 def _infeasible(model, query: _Query, outcome) -> InfeasibleError:
@@ -500,8 +514,12 @@ def _unbounded(query: _Query, name: str, side: str) -> UnboundedError:
     return UnboundedError(query.objective, reason)
 
 
-def _bounds_text(name, low, high) -> str:
+def _bounds_text(name, low, high, choices=None) -> str:
     some = low if low is not None else high
+    if choices:
+        unit = format_unit(some.units) if some is not None else ""
+        return f"{name} in {{{', '.join(format_number(c) for c in choices)}}}" + (
+            f" {unit}" if unit else "")
     unit = format_unit(some.units) if some is not None else ""
     lo = "-inf" if low is None else format_number(low.magnitude)
     hi = "inf" if high is None else format_number(high.magnitude)

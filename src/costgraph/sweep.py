@@ -264,6 +264,8 @@ def _check_values(model, name, array):
     bad = ~((array >= low) & (array <= high))
     if q.integer:
         bad |= array != np.round(array)
+    if q.values is not None:
+        bad |= ~np.isin(array, q.values)
     if bad.any():
         model.coerce(name, float(array[np.argmax(bad)]), "vary")  # raises with the reason
 

@@ -84,7 +84,7 @@ def parse_sets(items: list[str] | None) -> dict[str, object]:
             raise typer.BadParameter(
                 f'expected NAME=VALUE, e.g. batch=128 or context_len="32768 token"; got {item!r}',
                 param_hint="--set")
-        given[name] = _number_or_text(value)
+        given[name] = number_or_text(value)
     return given
 
 
@@ -94,10 +94,10 @@ def parse_range(text: str, option: str) -> tuple[object, object]:
     if not sep or not low.strip() or not high.strip():
         raise typer.BadParameter(f"expected LO..HI, e.g. 1..512; got {text!r}",
                                  param_hint=option)
-    return _number_or_text(low.strip()), _number_or_text(high.strip())
+    return number_or_text(low.strip()), number_or_text(high.strip())
 
 
-def _number_or_text(value: str) -> object:
+def number_or_text(value: str) -> object:
     try:
         return float(value.replace("_", ""))
     except ValueError:

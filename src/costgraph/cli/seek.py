@@ -9,8 +9,8 @@ import typer
 from costgraph.units import format_quantity
 
 from .common import (ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt, WhereOpt,
-                     check_diagram_path, echo, echo_json, parse_range, query, save_diagram,
-                     table, warn)
+                     check_diagram_path, echo, echo_json, number_or_text, parse_range, query,
+                     save_diagram, table, warn)
 from .show import constraint_table
 
 
@@ -24,7 +24,8 @@ def seek(maximize: Annotated[Optional[str], typer.Option(
          vary: Annotated[Optional[list[str]], typer.Option(
              "--vary", metavar="NAME[=LO..HI]",
              help="A quantity the search may change, within LO..HI (numbers in its declared "
-                  "unit, or with units); repeatable.")] = None,
+                  "unit, or with units) or among A,B,C (e.g. n_gpus=1,2,4,8); repeatable.")
+         ] = None,
          preset: PresetOpt = None, set_: SetOpt = None, explain: ExplainOpt = False,
          output: OutputOpt = None, json: JsonOpt = False, rules: RulesOpt = None):
     """Find the largest or smallest value of a quantity under constraints.
@@ -57,15 +58,20 @@ def seek(maximize: Annotated[Optional[str], typer.Option(
         save_diagram(seek_diagram(found), output)
 
 
-def parse_vary(items: list[str] | None) -> dict[str, tuple | None]:
-    """``["batch=1..512", "n_gpus"]`` → ``{"batch": (1.0, 512.0), "n_gpus": None}``.
+def parse_vary(items: list[str] | None) -> dict[str, object]:
+    """``["batch=1..512", "n_gpus=1,2,4,8", "pue"]`` → ``{"batch": (1.0, 512.0), "n_gpus":
+    {1.0, 2.0, 4.0, 8.0}, "pue": None}``.
 
-    A name alone lets the search use the quantity's declared bounds.
+    ``LO..HI`` is a range, ``A,B,C`` the values to choose among, a name alone the quantity's
+    declared bounds (or its declared values).
     """
-    vary: dict[str, tuple | None] = {}
+    vary: dict[str, object] = {}
     for item in items or []:
         name, sep, span = item.partition("=")
-        vary[name.strip()] = parse_range(span, "--vary") if sep else None
+        if sep and "," in span and ".." not in span:
+            vary[name.strip()] = {number_or_text(v.strip()) for v in span.split(",") if v.strip()}
+        else:
+            vary[name.strip()] = parse_range(span, "--vary") if sep else None
     return vary
 
 

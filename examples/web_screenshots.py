@@ -54,7 +54,19 @@ def main(out: Path) -> list[Path]:
 
 def _shot(page, path: Path) -> Path:
     page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": WIDTH, "height": HEIGHT})
+    _shrink(path)
     return path
+
+
+def _shrink(path: Path) -> None:
+    """Re-save with a 128-colour palette (a page has few colours): a third of the bytes."""
+    try:
+        from PIL import Image
+    except ImportError:  # Pillow comes with the `plot` extra; without it the shot stays as is
+        return
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=128, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,11 @@ mistake a clean JSON error."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from cli_helpers import TRIP, run
-from web_helpers import client, error_of
-
-ROOT = Path(__file__).resolve().parents[1]
-CLAIMS = ROOT / "examples" / "essay-claims.yaml"
+from web_helpers import SMALL_CLAIMS, client, error_of, small_claims
 
 
 @pytest.fixture(scope="module")
@@ -55,22 +51,24 @@ def test_answers_are_the_command_lines_json(api, url, args):
     assert response.json() == cli_json(*args)
 
 
-def test_audit_of_an_upload_is_the_command_lines_json(api):
-    response = api.post("/api/audit?p=default", content=CLAIMS.read_bytes())
+def test_audit_of_an_upload_is_the_command_lines_json(api, tmp_path):
+    claims = tmp_path / "claims.yaml"
+    claims.write_bytes(small_claims())
+    response = api.post("/api/audit?p=default", content=claims.read_bytes())
     assert response.status_code == 200, response.text
     answer = response.json()
-    expected = cli_json("audit", str(CLAIMS), "-p", "default")
+    expected = cli_json("audit", str(claims), "-p", "default")
     # the file is named by its path on the command line and arrives as a mapping here
-    assert answer.pop("file") == "<mapping>" and expected.pop("file") == str(CLAIMS)
+    assert answer.pop("file") == "<mapping>" and expected.pop("file") == str(claims)
     assert answer == expected
-    assert answer["counts"]["REPRODUCED"] > 0 and len(answer["claims"]) == 151
+    assert answer["counts"]["CONTRADICTED"] > 0 and len(answer["claims"]) == SMALL_CLAIMS
 
 
 def test_audit_accepts_a_form_upload_and_a_stored_digest(api):
-    form = api.post("/api/audit", files={"claims": ("mine.yaml", CLAIMS.read_bytes())},
+    form = api.post("/api/audit", files={"claims": ("mine.yaml", small_claims())},
                     data={"p": "default"})
     assert form.status_code == 200
-    page = api.post("/audit", files={"claims": ("mine.yaml", CLAIMS.read_bytes())},
+    page = api.post("/audit", files={"claims": ("mine.yaml", small_claims())},
                     data={"p": "default"}, follow_redirects=False)
     assert page.status_code == 303
     location = page.headers["location"]
@@ -80,7 +78,7 @@ def test_audit_accepts_a_form_upload_and_a_stored_digest(api):
     assert stored.json() == form.json()
     csv = api.get(f"/api/audit?upload={digest}&p=default&format=csv").text
     assert csv.splitlines()[0] == "id,where,quantity,claimed,derived,ratio,verdict"
-    assert len(csv.splitlines()) == 152
+    assert len(csv.splitlines()) == SMALL_CLAIMS + 1
     markdown = api.get(f"/api/audit?upload={digest}&format=markdown")
     assert markdown.text.startswith("# Audit: ")
 

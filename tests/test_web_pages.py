@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import re
 from html import unescape
-from pathlib import Path
 
 import pytest
 
 from costgraph.units import format_quantity
-from web_helpers import client
-
-CLAIMS = Path(__file__).resolve().parents[1] / "examples" / "essay-claims.yaml"
+from web_helpers import SMALL_CLAIMS, client, small_claims
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +89,11 @@ def test_the_seek_page_answers_with_what_binds(web):
     assert '<strong class="binding">memory.hbm_fit</strong>' in html
     assert 'name="minimize" value="cost_per_mtok"' in html
     assert 'value="step_time &lt;= 30 ms"' in html
+    src = unescape(re.search(r'id="seek-diagram" data-src="([^"]+)"', html).group(1))
+    diagram = web.get(src)
+    assert diagram.headers["content-type"] == "image/svg+xml"
+    assert diagram.text.startswith("<svg") and "href=\"/derivation?name=batch&amp;set=batch" \
+        in diagram.text.replace("%3D", "=")
     scenario = next(h for h in links(html) if h.startswith("/?"))
     assert "set=batch%3D83.0+request" in scenario
     opened = web.get(scenario).text  # the optimum, opened as a scenario, costs the same
@@ -131,12 +133,12 @@ def test_the_sweep_page_draws_the_curve_and_the_tornado(web):
 
 
 def test_the_audit_page_takes_an_upload_and_keeps_it_in_the_url(web):
-    posted = web.post("/audit", files={"claims": ("essay-claims.yaml", CLAIMS.read_bytes())},
+    posted = web.post("/audit", files={"claims": ("essay-claims.yaml", small_claims())},
                       data={"p": "default"})
     assert posted.status_code == 200 and "/audit?upload=" in str(posted.url)
     html = posted.text
-    assert "151 claims: " in html and "CONTRADICTED" in html
-    assert html.count('<tr class="verdict-') == 151
+    assert f"{SMALL_CLAIMS} claims: " in html and "CONTRADICTED" in html
+    assert html.count('<tr class="verdict-') == SMALL_CLAIMS
     again = web.get(str(posted.url).split("testserver")[1])
     assert again.text == html
     assert set(exports(web, html)) == {"JSON", "CSV", "Markdown"}

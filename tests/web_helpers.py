@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
+import yaml
 
 pytest.importorskip("fastapi", reason="the web explorer needs the `web` extra")
 
@@ -28,3 +30,14 @@ def error_of(response, status: int = 400) -> dict:
     assert set(body) == {"error"} and {"type", "message"} <= set(body["error"]), body
     assert "Traceback" not in response.text
     return body["error"]
+
+
+ESSAY_CLAIMS = Path(__file__).resolve().parents[1] / "examples" / "essay-claims.yaml"
+SMALL_CLAIMS = 8  # the essay's first claims: enough verdicts of each kind, audited quickly
+
+
+def small_claims() -> bytes:
+    """The essay's claims file cut to its first ``SMALL_CLAIMS`` claims, as YAML."""
+    data = yaml.safe_load(ESSAY_CLAIMS.read_text(encoding="utf-8"))
+    data["claims"] = data["claims"][:SMALL_CLAIMS]
+    return yaml.safe_dump(data, sort_keys=False).encode("utf-8")

@@ -237,7 +237,9 @@ async def audit_stored(request: Request,
                        p: P = None, format: AuditFormat = "json"):
     def work(w: Web):
         data, name = stored(w, upload)
-        return audit_response(claim_files.audit(w.model, w.limits, data, p, name), format)
+        report = w.uploads.report(upload, p, lambda: claim_files.audit(
+            w.model, w.limits, data, p, name))
+        return audit_response(report, format)
     return await answer(request, work)
 
 

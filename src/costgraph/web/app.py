@@ -10,6 +10,7 @@ carrying the message the command line prints, a malformed request a 422, an over
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import asynccontextmanager
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class Uploads:
     def __init__(self, size: int):
         self.size = size
         self.files: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        # the audit of a kept file under some presets: reopening its URL costs nothing
+        self.reports: OrderedDict[tuple, object] = OrderedDict()
 
     def add(self, data: bytes, name: str) -> str:
         digest = sha256(data).hexdigest()[:16]
@@ -53,6 +56,16 @@ class Uploads:
 
     def get(self, digest: str) -> tuple[bytes, str] | None:
         return self.files.get(digest)
+
+    def report(self, digest: str, presets, audit):
+        """``audit()`` of the kept file ``digest`` under ``presets``, computed once."""
+        key = (digest, tuple(presets or ()))
+        if key not in self.reports:
+            self.reports[key] = audit()
+            while len(self.reports) > self.size:
+                self.reports.popitem(last=False)
+        self.reports.move_to_end(key)
+        return self.reports[key]
 
 
 @dataclass
@@ -135,6 +148,29 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class ServerTiming:
+    """ASGI middleware: every response says how long the server spent on it, in a
+    ``Server-Timing: app;dur=MS`` header (browsers show it; bench/bench_web.py reads it)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+
+        async def timed(message):
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - start) * 1000
+                headers = list(message.get("headers") or [])
+                headers.append((b"server-timing", f"app;dur={ms:.2f}".encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, timed)
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
@@ -190,6 +226,7 @@ def create_app(rules: str | Path | None = None, limits: Limits | None = None) ->
     app.state.web = Web(model, limits, runner, Uploads(limits.max_uploads), env)
     install_errors(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(ServerTiming)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(pages_analysis.router)

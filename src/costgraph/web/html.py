@@ -54,7 +54,7 @@ def linked_svg(svg: str, href) -> str:
     """Graphviz SVG with every quantity node a link to ``href(name)``, XML prolog dropped."""
     def link(match):
         url = escape(href(match["name"]), quote=True)
-        return f'{match[1]}xlink:href="{url}" target="_top" {match["rest"]}'
+        return f'{match[1]}href="{url}" xlink:href="{url}" target="_top" {match["rest"]}'
 
     svg = _NODE.sub(link, svg)
     start = svg.find("<svg")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from costgraph.errors import InfeasibleError, QueryError
 from costgraph.units import format_quantity
@@ -49,21 +49,47 @@ async def seek(request: Request, maximize: Optional[str] = None,
         except InfeasibleError as exc:
             return {"found": None, "least_bad": exc, "infeasible": str(exc),
                     "least_bad_rows": [(c, views.status_word(c)) for c in exc.violations]}
-        # the decisions the search chose (the objective too when it is an input), as values
-        at = [*(set_ or []), *(f"{n}={float(v.magnitude)!r} {v.units:~P}".strip()
-                               for n, v in found.point.items() if n in found.bounds)]
-        from costgraph.cli.seek import seek_diagram
-
+        at = chosen(found, set_)
         binding = {c.id for c in found.binding}
-        drawn = linked_svg(seek_diagram(found).pipe_svg(),
-                           lambda n: derivation_href(n, p, at))
-        return {"found": found, "least_bad": None, "svg": drawn, "at": at,
+        return {"found": found, "least_bad": None, "at": at,
+                "diagram_src": "/seek/diagram?" + views.query(**params),
                 "point": [views.number(found.result, n) for n in found.point],
                 "constraints": [(c, views.status_word(c, binding)) for c in found.constraints],
                 "explain": found.explain(), "scenario_link": "/?" + views.query(p=p, set_=at)}
 
     response = await page(request, "seek.html", form, work)
     return response
+
+
+def chosen(found, set_) -> list[str]:
+    """The values set, then the decisions the search chose (the objective too when it is
+    an input), as ``set`` items: the optimum as a scenario."""
+    return [*(set_ or []), *(f"{n}={float(v.magnitude)!r} {v.units:~P}".strip()
+                             for n, v in found.point.items() if n in found.bounds)]
+
+
+@router.get("/seek/diagram")
+async def seek_diagram(request: Request, maximize: Optional[str] = None,
+                       minimize: Optional[str] = None, where: Many = None, vary: Many = None,
+                       p: Many = None, set_: Set = None):
+    """The derivation at a seek's optimum as SVG, each quantity a link to its derivation
+    there. The seek page loads it after its answer: laying it out takes longer than the
+    search."""
+    from costgraph.cli.seek import seek_diagram as diagram
+
+    w = web(request)
+
+    def work(w):
+        found = q.seek(w.model, w.limits, maximize, minimize, where, vary, p, set_)
+        at = chosen(found, set_)
+        svg_text = linked_svg(diagram(found).pipe_svg(), lambda n: derivation_href(n, p, at))
+        return Response(svg_text, media_type="image/svg+xml")
+
+    try:
+        return await w.run(work, w)
+    except Exception as exc:  # noqa: BLE001
+        status, body = error_body(exc)
+        return Response(body["error"]["message"], status_code=status, media_type="text/plain")
 
 
 # sweep and levers ---------------------------------------------------------------------------
@@ -131,7 +157,8 @@ async def audit(request: Request,
 
     def work(w):
         data, name = stored(w, upload)
-        report = claim_files.audit(w.model, w.limits, data, presets, name)
+        report = w.uploads.report(upload, presets, lambda: claim_files.audit(
+            w.model, w.limits, data, presets, name))
         return {"report": report, "name": name, "markdown": report.to_markdown()}
 
     return await page(request, "audit.html", form, work)

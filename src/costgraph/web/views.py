@@ -6,6 +6,7 @@ folder that lacks one simply does not show it, so the explorer works on any rule
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -31,27 +32,32 @@ KIND_ORDER = ("scenario", "hardware", "model", "precision", "workload", "region"
 GROUPED_KINDS = ("workload",)  # kinds whose presets each set a different aspect
 
 
-def declared(model) -> set[str]:
-    return {q.name for q in model.quantities()}
+# A served model never changes, and listing its quantities costs a millisecond or more, so
+# what a page derives from the rules alone is computed once per model.
+@functools.lru_cache(maxsize=16)
+def declared(model) -> frozenset[str]:
+    return frozenset(q.name for q in model.quantities())
 
 
-def headline(model) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=16)
+def headline(model) -> tuple[tuple[str, str], ...]:
     names = declared(model)
-    return [(n, label) for n, label in HEADLINE if n in names]
+    return tuple((n, label) for n, label in HEADLINE if n in names)
 
 
-def layers(model) -> list[str]:
+@functools.lru_cache(maxsize=16)
+def layers(model) -> tuple[str, ...]:
     """The cost layers: ``X_cost_per_mtok`` for every X that also has an ``X_share``."""
     names = declared(model)
     found = [n[:-len(LAYER_SUFFIX)] for n in sorted(names)
              if n.endswith(LAYER_SUFFIX) and f"{n[:-len(LAYER_SUFFIX)]}_share" in names]
     ordered = [x for x in LAYER_ORDER if x in found] + [x for x in found if x not in LAYER_ORDER]
-    return [f"{x}{LAYER_SUFFIX}" for x in ordered]
+    return tuple(f"{x}{LAYER_SUFFIX}" for x in ordered)
 
 
 def scenario_finds(model, extra=()) -> list[str]:
     names = declared(model)
-    found = [n for n, _ in headline(model)] + layers(model)
+    found = [n for n, _ in headline(model)] + list(layers(model))
     found += [n for n in FIT_PARTS if n in names]
     return list(dict.fromkeys([*found, *extra]))
 
@@ -177,8 +183,9 @@ def fit(result) -> Fit | None:
     status = next((c for c in result.constraints if c.id == FIT_CONSTRAINT), None)
     if status is None or status.holds is None:
         return None
-    unit = status.lhs.units
-    need = float(status.lhs.magnitude)
+    # in the unit that reads best at the limit's size (GB, not 162,000,000,000 B)
+    unit = status.rhs.to_compact().units if status.rhs.magnitude else status.lhs.units
+    need = float(status.lhs.to(unit).magnitude)
     parts, rest = [], need
     for name in FIT_PARTS:
         if name in result:

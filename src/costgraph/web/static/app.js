@@ -52,6 +52,15 @@
     });
   });
 
+  // a diagram that takes a while to lay out is fetched after the page: it replaces its link
+  each("[data-src]", null, function (box) {
+    fetch(box.dataset.src).then(function (response) {
+      return response.text().then(function (text) {
+        if (response.ok) { box.innerHTML = text; } else { box.textContent = text; }
+      });
+    }).catch(function () { /* the link to the diagram stays */ });
+  });
+
   // seek: the objective is sent as maximize=NAME or minimize=NAME
   var sense = document.getElementById("sense");
   var objective = document.getElementById("objective");

@@ -88,7 +88,8 @@ def test_csv_and_text_formats(api):
     assert csv.headers["content-type"].startswith("text/csv")
     header, cost, batch = csv.text.splitlines()
     assert header == "quantity,value,unit,how,rule,source"
-    assert cost.startswith("cost_per_mtok,0.3242") and ",USD/Mtok,derived,cost.cost_per_mtok," in cost
+    assert cost.startswith("cost_per_mtok,0.3242")
+    assert ",USD/Mtok,derived,cost.cost_per_mtok," in cost
     assert batch.startswith("batch,64.0,request,preset,,batch-64")
     text = api.get("/api/explain?name=kv_bytes_per_token&format=text").text
     assert text == run("explain", "kv_bytes_per_token").stdout.rstrip("\n")
@@ -158,3 +159,30 @@ def test_any_rules_folder_is_served():
     assert page.status_code == 200 and "cost_per_passenger" in page.text
     assert "Cost stack" not in page.text  # no cost layers in these rules
     assert trip.get("/derivation?name=fuel").status_code == 200
+
+
+def test_concurrent_requests_get_their_own_answers():
+    """Requests served at once by the worker pool (one shared Model) answer as alone."""
+    import asyncio
+
+    import httpx
+
+    from costgraph.web import create_app
+
+    app = create_app()
+    urls = [f"/api/solve?find=cost_per_mtok&p=default&p={hw}&set=batch={b}"
+            for hw in ("h100-sxm", "h200", "b200", "mi300x") for b in (8, 64, 128)]
+    urls += [f"/api/seek?minimize=cost_per_mtok&where=step_time <= {ms} ms&vary=batch=1..512"
+             for ms in (25, 30, 40)]
+    urls += ["/api/sweep?vary=batch=1..64&find=cost_per_mtok", "/api/levers"]
+
+    async def fetch_all(together: bool):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            if together:
+                return [r.json() for r in await asyncio.gather(*(c.get(u) for u in urls))]
+            return [(await c.get(u)).json() for u in urls]
+
+    alone = asyncio.run(fetch_all(False))
+    for _ in range(2):
+        assert asyncio.run(fetch_all(True)) == alone

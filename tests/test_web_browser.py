@@ -96,7 +96,7 @@ def test_an_edited_input_goes_into_the_url(page, server):
     with page.expect_navigation():
         page.click('#scenario-form button[type="submit"]')
     assert "set=batch%3D128" in page.url
-    assert page.input_value('input.input-value[data-name="batch"]') == "128.0"
+    assert page.input_value('input.input-value[data-name="batch"]') == "128"
     assert "&set=&" not in page.url and not page.url.endswith("set=")
 
 

@@ -59,7 +59,7 @@ async def scenario(request: Request, p: Many = None, set_: Set = None, find: Man
                               "HBM fit") if fit else None
         return {"result": result, "numbers": numbers, "stack": stack, "layers": layers,
                 "total": total, "fit": fit, "fit_svg": fit_svg, "href": href,
-                "inputs": views.inputs(result, s.given),
+                "inputs": views.inputs(result, form["sets"]),
                 "constraints": [(c, views.status_word(c)) for c in result.constraints]}
 
     return await page(request, "scenario.html", form, work)

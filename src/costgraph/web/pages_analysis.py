@@ -118,12 +118,17 @@ async def sweep(request: Request, vary: Many = None, find: Many = None,
         xs = result.values(x)
         log_x = ":log" in vary[0]
         charts = []
+        numeric = xs.dtype.kind in "iuf"  # else an axis of presets: one bar each
         for name in result.find:
             unit = result.unit(name)
-            charts.append(svg.line_chart(xs, result.values(name), result.feasible,
-                                         f"{x} [{result.unit(x)}]" if result.unit(x) else x,
-                                         f"{name} [{unit}]" if unit else name,
-                                         f"{name} against {x}", log_x))
+            y_label = f"{name} [{unit}]" if unit else name
+            if numeric:
+                charts.append(svg.line_chart(xs, result.values(name), result.feasible,
+                                             f"{x} [{result.unit(x)}]" if result.unit(x) else x,
+                                             y_label, f"{name} against {x}", log_x))
+            else:
+                charts.append(svg.bar_chart(list(xs), result.values(name), result.feasible,
+                                            y_label, f"{name} for each {x}"))
         lv = q.levers(w.model, w.limits, target, None, "swing", p, set_)
         ranged = [(v.name, float(v.target_low.magnitude), float(v.target_high.magnitude),
                    f"{format_quantity(v.low)} .. {format_quantity(v.high)}")

@@ -86,19 +86,9 @@ def seek(model, limits: Limits, maximize, minimize, where, vary, p, set_):
     if minimize:
         sense["minimize"] = minimize
     vary_items = limits.items("vary", vary, assigned=True)
-    for item in vary_items:
-        _, _, span = item.partition("=")
-        if span:
-            cli_parse(_check_range, span, "--vary")
     return model.seek(**sense, subject_to=limits.items("where", where),
                       vary=cli_parse(parse_vary, vary_items), given=s.given,
                       presets=s.presets)
-
-
-def _check_range(span: str, option: str):
-    from costgraph.cli.common import parse_range
-
-    return parse_range(span, option)
 
 
 def explain(model, limits: Limits, name, p, set_):

@@ -150,6 +150,35 @@ def line_chart(xs, ys, ok, x_label: str, y_label: str, title: str, log_x: bool =
     return _svg(width, height, body, title)
 
 
+def bar_chart(labels, ys, ok, y_label: str, title: str) -> str:
+    """One bar per label (a sweep over presets); a hatched red outline where ``ok`` is false."""
+    width, left, right, top, bottom = 640, 70, 16, 24, 44
+    values = [float(y) if math.isfinite(float(y)) else 0.0 for y in ys]
+    hi = max(values + [0.0]) or 1.0
+    slot = (width - left - right) / max(len(values), 1)
+    height = 280
+
+    def fy(y):
+        return top + (1 - y / hi) * (height - top - bottom)
+
+    body = []
+    for t in _ticks(0.0, hi, False):
+        body.append(f'<line x1="{left}" x2="{width - right}" y1="{fy(t):.1f}" y2="{fy(t):.1f}" '
+                    f'stroke="{GRID}"/>')
+        body.append(_text(left - 6, fy(t) + 4, format_number(t), 11, "end", MUTED))
+    for i, (label, y, good) in enumerate(zip(labels, values, ok)):
+        x = left + i * slot + slot * 0.15
+        stroke = "" if good else f' stroke="{BAD}" stroke-width="2" stroke-dasharray="4 2"'
+        body.append(f'<rect x="{x:.1f}" y="{fy(y):.1f}" width="{slot * 0.7:.1f}" '
+                    f'height="{fy(0) - fy(y):.1f}" fill="{PALETTE[0] if good else "#f4c7c3"}"'
+                    f'{stroke}><title>{escape(str(label))}: {format_number(y)}'
+                    f'{"" if good else " (breaks a constraint)"}</title></rect>')
+        body.append(_text(x + slot * 0.35, height - bottom + 16, label, 11, "middle"))
+    body.append(_text(14, top + (height - top - bottom) / 2, y_label, 12, "middle",
+                      extra=f'transform="rotate(-90 14 {top + (height - top - bottom) / 2:.1f})"'))
+    return _svg(width, height, body, title)
+
+
 def tornado(rows: list[tuple[str, float, float, str]], base: float, unit: str,
             title: str) -> str:
     """One bar per input from the target at its low end to its high end, around ``base``.

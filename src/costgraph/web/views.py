@@ -208,15 +208,19 @@ class Input:
     source: str
 
 
-def inputs(result, given: dict) -> list[Input]:
-    """Every input value in the result (presets and given ones), sorted by name."""
+def inputs(result, sets: list[str]) -> list[Input]:
+    """Every input value in the result (presets and given ones), sorted by name.
+
+    A value given in ``sets`` (``NAME=VALUE`` items) shows as it was written.
+    """
+    written = {k.strip(): v.strip() for k, _, v in (item.partition("=") for item in sets)}
     out = []
     for name, step in sorted(result.steps.items()):
         if step.kind not in ("preset", "given", "default", "override"):
             continue
         unit = format_unit(step.value.units)
-        text = str(given[name]) if name in given else \
-            f"{float(step.value.magnitude):.6g}" + (f" {unit}" if unit else "")
+        text = written[name] if name in written else \
+            f"{float(step.value.magnitude):.12g}" + (f" {unit}" if unit else "")
         out.append(Input(name, text, format_quantity(step.value), step.kind,
                          (step.source or "").split(";", 1)[0]))
     return out

@@ -54,7 +54,9 @@ def quantities(name: NameArg = None,
     echo(t, plural(len(infos), "quantity", "quantities"))
 
 
-def _one_quantity(model, infos, name, json):
+def quantity_detail(model, name: str, infos=None) -> dict:
+    """One quantity in full, as ``costgraph quantities NAME --json`` prints it."""
+    infos = infos if infos is not None else model.quantities()
     info = next((q for q in infos if q.name == name), None)
     if info is None:
         raise UnknownQuantityError(name, [q.name for q in infos])
@@ -63,6 +65,14 @@ def _one_quantity(model, infos, name, json):
             "feeds": model.downstream_of(name), "set_by_presets": setters}
     rule = next((r for r in model.rules() if r.id == info.rule), None)
     data["expr"] = rule.expr.text if rule else None
+    return data
+
+
+def _one_quantity(model, infos, name, json):
+    data = quantity_detail(model, name, infos)
+    info = next(q for q in infos if q.name == name)
+    rule = next((r for r in model.rules() if r.id == info.rule), None)
+    setters = data["set_by_presets"]
     if json:
         return echo_json(data)
     low, high = info.bounds
@@ -121,8 +131,8 @@ def rules_(name: NameArg = None, json: JsonOpt = False, rules: RulesOpt = None):
     if name is not None:
         return _one_rule(all_rules, constraints, name, json)
     if json:
-        return echo_json({"rules": [_rule_dict(r) for r in all_rules],
-                          "constraints": [_constraint_dict(c) for c in constraints]})
+        return echo_json({"rules": [rule_dict(r) for r in all_rules],
+                          "constraints": [constraint_dict(c) for c in constraints]})
     t = table("rule", "defines", "expression")
     for r in all_rules:
         t.add_row(r.id, r.defines, r.expr.text)
@@ -132,12 +142,14 @@ def rules_(name: NameArg = None, json: JsonOpt = False, rules: RulesOpt = None):
     echo(t, plural(len(all_rules), "rule"), "", c, plural(len(constraints), "constraint"))
 
 
-def _rule_dict(r) -> dict:
+def rule_dict(r) -> dict:
+    """A rule as `costgraph rules --json` prints it."""
     return {"id": r.id, "defines": r.defines, "expr": r.expr.text, "inputs": list(r.inputs),
             "description": r.description, "source": r.source, "file": r.file}
 
 
-def _constraint_dict(c) -> dict:
+def constraint_dict(c) -> dict:
+    """A constraint as `costgraph rules --json` prints it."""
     return {"id": c.id, "expr": c.expr.text, "names": list(c.names),
             "description": c.description, "source": c.source, "file": c.file}
 
@@ -145,7 +157,7 @@ def _constraint_dict(c) -> dict:
 def _one_rule(all_rules, constraints, name, json):
     found = next((r for r in all_rules if name in (r.id, r.defines)), None)
     if found is not None:
-        data = _rule_dict(found)
+        data = rule_dict(found)
         head = f"rule {found.id}\n" + wrapped("", f"{found.defines} = {found.expr.text}")
     else:
         con = next((c for c in constraints if c.id == name), None)
@@ -154,7 +166,7 @@ def _one_rule(all_rules, constraints, name, json):
                 + [r.defines for r in all_rules]
             fail(f"no rule, constraint or derived quantity named {name!r}"
                  + _did_you_mean(closest(name, known)) + " (list them with `costgraph rules`)")
-        data = _constraint_dict(con)
+        data = constraint_dict(con)
         head = f"constraint {con.id}\n" + wrapped("", con.expr.text)
     if json:
         return echo_json(data)
@@ -192,14 +204,15 @@ def presets(name: NameArg = None,
             raise UnknownPresetError(name, [p.name for p in model.presets()])
         return _one_preset(preset, json)
     if json:
-        return echo_json([_preset_dict(p) for p in found])
+        return echo_json([preset_dict(p) for p in found])
     t = table("kind", "preset", "description")
     for p in found:
         t.add_row(p.kind, p.name, one_line(p.description))
     echo(t, plural(len(found), "preset"))
 
 
-def _preset_dict(p) -> dict:
+def preset_dict(p) -> dict:
+    """A preset as `costgraph presets --json` prints it."""
     values = {}
     for qname, v in sorted(p.values.items()):
         values[qname] = {"value": format_quantity(v.quantity), "source": v.source or p.source,
@@ -213,7 +226,7 @@ def _preset_dict(p) -> dict:
 
 
 def _one_preset(p, json):
-    data = _preset_dict(p)
+    data = preset_dict(p)
     if json:
         return echo_json(data)
     parts = [f"{p.name}  ({p.kind})", wrapped("", p.description)]

@@ -254,3 +254,16 @@ class MissingExtraError(CostgraphError, ImportError):
     def message(self) -> str:
         return (f"{self.feature} needs the `{self.extra}` extra ({self.package}): "
                 f"pip install 'costgraph[{self.extra}]'")
+
+
+class ValueTextError(CostgraphError, ValueError):
+    """Text that cannot be read as a value with a unit (or as a unit); nothing was evaluated."""
+
+    def __init__(self, text: str, reason: str, what: str = "a number with a unit",
+                 column: int | None = None):
+        super().__init__(text=text, reason=reason, what=what, column=column)
+
+    def message(self) -> str:
+        where = f" (at column {self.column})" if self.column is not None else ""
+        text = self.text if len(self.text) <= 80 else self.text[:60] + "…"
+        return f"cannot read {text!r} as {self.what}: {self.reason}{where}"

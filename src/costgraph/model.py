@@ -97,7 +97,7 @@ class Model:
             value = Quantity(float(raw), q.pint_unit)
         else:
             try:
-                value = parse_quantity(raw)
+                value = parse_quantity(raw, q.pint_unit)  # a bare number is in q's unit
             except ValueError as exc:
                 raise DimensionError(f"{where} {name}", format_unit(q.pint_unit) or "1",
                                      repr(raw), str(exc)) from None
@@ -205,7 +205,7 @@ class Model:
 
     def constraint(self, text: str, id: str | None = None) -> ConstraintDef:
         """A constraint from text, e.g. ``"step_time <= 50 ms"``, checked like a rule."""
-        expr = parse_constraint(text)
+        expr = parse_constraint(text, {n: q.unit for n, q in self.ruleset.quantities.items()})
         for name in expr.names:
             self._quantity(name, f"constraint `{text}`")
         from .expr import DimensionBackend

@@ -69,7 +69,8 @@ def test_a_hostile_rule_file_runs_nothing(make_rules, tmp_path):
     with pytest.raises(RuleSetError) as info:
         cg.load(rules, cache=False)
     assert not marker.exists()
-    assert str(info.value).startswith("1 error in rules/core.yaml:\n  - rule evil: only calls")
+    assert str(info.value).startswith("1 error in rules/core.yaml:\n"
+                                      "  - line 6: rule evil: only calls")
 
 
 def test_yaml_tags_that_would_build_objects_are_refused(make_rules, tmp_path):

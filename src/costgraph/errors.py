@@ -51,21 +51,38 @@ def _did_you_mean(suggestions: Sequence[str]) -> str:
 
 
 class Problem:
-    """One problem found while loading: where it is and what is wrong."""
+    """One problem found while loading: where it is and what is wrong.
 
-    __slots__ = ("file", "item", "text")
+    ``line`` and ``column`` (1-based) say where in the file, when the YAML gives it.
+    """
 
-    def __init__(self, file: str, item: str, text: str):
+    __slots__ = ("file", "item", "text", "line", "column")
+
+    def __init__(self, file: str, item: str, text: str, line: int | None = None,
+                 column: int | None = None):
         self.file, self.item, self.text = file, item, text
+        self.line, self.column = line, column
 
     def sort_key(self):
-        return (self.file, self.item, self.text)
+        return (self.file, self.line or 0, self.item, self.text)
+
+    def location(self) -> str:
+        """``line 8`` or ``line 3, column 12``; empty when the line is not known."""
+        if self.line is None:
+            return ""
+        return f"line {self.line}" + (f", column {self.column}" if self.column else "")
+
+    def qualified(self) -> str:
+        """The problem with its file first, compiler style: ``rules/x.yaml:8: rule a: ...``."""
+        where = self.file + "".join(f":{n}" for n in (self.line, self.column) if n)
+        return ": ".join(part for part in (where, self.item, self.text) if part)
 
     def __str__(self) -> str:
-        return f"{self.item}: {self.text}" if self.item else self.text
+        return ": ".join(part for part in (self.location(), self.item, self.text) if part)
 
     def __repr__(self) -> str:
-        return f"Problem({self.file!r}, {self.item!r}, {self.text!r})"
+        return (f"Problem({self.file!r}, {self.item!r}, {self.text!r}, {self.line!r}, "
+                f"{self.column!r})")
 
     def __eq__(self, other):
         return isinstance(other, Problem) and self.sort_key() == other.sort_key()
@@ -74,7 +91,7 @@ class Problem:
         return hash(self.sort_key())
 
     def __reduce__(self):
-        return (Problem, (self.file, self.item, self.text))
+        return (Problem, (self.file, self.item, self.text, self.line, self.column))
 
 
 class RuleSetError(CostgraphError, ValueError):
@@ -92,7 +109,7 @@ class RuleSetError(CostgraphError, ValueError):
             lines = [f"  - {p}" for p in self.problems]
         else:
             head = f"{n} {noun} loading rules:"
-            lines = [f"  - {p.file}: {p}" for p in self.problems]
+            lines = [f"  - {p.qualified()}" for p in self.problems]
         return "\n".join([head, *lines])
 
 

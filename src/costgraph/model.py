@@ -25,7 +25,8 @@ from .expr import PintBackend, parse_constraint, translate
 from .graph import RuleGraph
 from .plan import Planner
 from .provenance import ConstraintStatus, Result, Step
-from .rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, load_ruleset
+from .rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, fingerprint
+from .rules import load_ruleset
 from .scenario import preset_names, resolve_presets
 from .solve import execute
 from .units import Quantity, format_quantity, format_unit, parse_quantity
@@ -39,20 +40,27 @@ def bundled_rules_path() -> Path:
     return Path(__file__).resolve().parents[2] / "rules"
 
 
-_CACHE: dict[Path, "Model"] = {}
+_CACHE: dict[Path, tuple[tuple, "Model"]] = {}  # folder -> (fingerprint, model)
 
 
 def load(path: str | Path | None = None, *, cache: bool = True) -> "Model":
     """Load a rules folder (default: the bundled rules) and return a Model.
 
+    With ``cache``, a folder loaded before gives the same Model while its files are
+    unchanged: every file's path, size and modification time are compared (one ``stat``
+    each), and any file added, removed or changed loads the folder again.
+
     Raises ``RuleSetError`` listing every problem in every file at once.
     """
     root = Path(path).resolve() if path is not None else bundled_rules_path()
-    if cache and root in _CACHE:
-        return _CACHE[root]
+    stamp = fingerprint(root) if cache else None
+    if stamp is None:  # not cached, or the folder is gone (load_ruleset says so)
+        _CACHE.pop(root, None)
+    elif root in _CACHE and _CACHE[root][0] == stamp:
+        return _CACHE[root][1]
     model = Model(load_ruleset(root))
-    if cache:
-        _CACHE[root] = model
+    if stamp is not None:
+        _CACHE[root] = (stamp, model)
     return model
 
 

@@ -38,6 +38,8 @@ def _rebuild(cls, args, state):
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """The declared names that look most like ``name`` (for "did you mean")."""
+    if not isinstance(name, str):  # a caller passed a number or None as a name
+        return []
     return difflib.get_close_matches(name, sorted(candidates), n=n, cutoff=0.6)
 
 

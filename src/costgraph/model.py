@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import sympy
 
 from .compile import CompiledFunction, forward_expressions
 from .errors import BoundsError, DimensionError, NoSolutionError, NotWholeError
-from .errors import UnderdeterminedError
+from .errors import Problem, RuleSetError, UnderdeterminedError
 from .errors import UnknownQuantityError
 from .expr import PintBackend, parse_constraint, translate
 from .graph import RuleGraph
@@ -29,7 +30,7 @@ from .rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, fing
 from .rules import load_ruleset
 from .scenario import preset_names, resolve_presets
 from .solve import execute
-from .units import Quantity, format_quantity, format_unit, parse_quantity
+from .units import format_quantity, format_unit, parse_quantity
 
 
 def bundled_rules_path() -> Path:
@@ -52,7 +53,7 @@ def load(path: str | Path | None = None, *, cache: bool = True) -> "Model":
 
     Raises ``RuleSetError`` listing every problem in every file at once.
     """
-    root = Path(path).resolve() if path is not None else bundled_rules_path()
+    root = _rules_folder(path)
     stamp = fingerprint(root) if cache else None
     if stamp is None:  # not cached, or the folder is gone (load_ruleset says so)
         _CACHE.pop(root, None)
@@ -62,6 +63,19 @@ def load(path: str | Path | None = None, *, cache: bool = True) -> "Model":
     if stamp is not None:
         _CACHE[root] = (stamp, model)
     return model
+
+
+def _rules_folder(path) -> Path:
+    if path is None:
+        return bundled_rules_path()
+    if not isinstance(path, (str, os.PathLike)):
+        raise RuleSetError([Problem(repr(path), "", "a rules folder is a path (str or "
+                                                    "pathlib.Path)")])
+    try:
+        return Path(path).resolve()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long, a symlink loop
+        reason = getattr(exc, "strerror", None) or exc
+        raise RuleSetError([Problem(str(path)[:200], "", f"not a usable path: {reason}")]) from None
 
 
 @dataclass(frozen=True)
@@ -101,14 +115,11 @@ class Model:
         A plain number is taken to be in the quantity's declared unit.
         """
         q = self._quantity(name, where)
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            value = Quantity(float(raw), q.pint_unit)
-        else:
-            try:
-                value = parse_quantity(raw, q.pint_unit)  # a bare number is in q's unit
-            except ValueError as exc:
-                raise DimensionError(f"{where} {name}", format_unit(q.pint_unit) or "1",
-                                     repr(raw), str(exc)) from None
+        try:
+            value = parse_quantity(raw, q.pint_unit)  # a bare number is in q's unit
+        except ValueError as exc:
+            raise DimensionError(f"{where} {name}", format_unit(q.pint_unit) or "1",
+                                 repr(raw), str(exc)) from None
         if value.dimensionality != q.pint_unit.dimensionality:
             raise DimensionError(f"{where} {name}", format_unit(q.pint_unit) or "1",
                                  format_quantity(value),

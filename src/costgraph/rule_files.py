@@ -66,7 +66,10 @@ def fingerprint(folder: str | Path) -> tuple | None:
     added, removed, grown or touched gives another fingerprint.
     """
     root = Path(folder)
-    if not root.is_dir():
+    try:
+        if not root.is_dir():
+            return None
+    except (OSError, ValueError):
         return None
     stamps = []
     for path in rule_file_paths(root):

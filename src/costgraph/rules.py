@@ -129,7 +129,12 @@ class RuleSet:
 def load_ruleset(folder: str | Path) -> RuleSet:
     """Load and check every rule file in ``folder`` and preset file in ``folder/presets``."""
     root = Path(folder)
-    if not root.is_dir():
+    try:
+        is_folder = root.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        reason = getattr(exc, "strerror", None) or exc
+        raise RuleSetError([Problem(str(root)[:200], "", f"not a usable path: {reason}")]) from None
+    if not is_folder:
         raise RuleSetError([Problem(str(root), "", "no such rules folder")])
     loader = _Loader(root)
     return loader.run()

@@ -302,6 +302,7 @@ _VALUE = re.compile(rf"^\s*{_NUMBER}[kKMG]?\s*$")  # a bare number, read by pars
 _RANGE = re.compile(r"^(?P<lo>[^.:,]+(?:\.\d+)?)\.\.(?P<hi>[^:,]+?)"
                     r"(?::(?P<scale>lin|log))?(?::(?P<n>\d+))?$")
 DEFAULT_POINTS = 32
+MAX_POINTS = 1_000_000  # one range's points: ":999999999999" must not allocate terabytes
 
 
 def parse_range(text: str, integer: bool = False, convert=None) -> np.ndarray:
@@ -335,10 +336,15 @@ def parse_range(text: str, integer: bool = False, convert=None) -> np.ndarray:
     if scale == "log" and (lo <= 0 or hi <= 0):
         raise QueryError(f"range {text!r}", "a log range needs positive ends")
     if match["n"] is None and integer and scale == "lin":
+        if hi - lo >= MAX_POINTS:
+            raise QueryError(f"range {text!r}", f"at most {MAX_POINTS:,} points per range; "
+                                                "give N, e.g. 1..1e9:log:32")
         return np.arange(math.ceil(lo), math.floor(hi) + 1, dtype=float)
     n = int(match["n"]) if match["n"] else DEFAULT_POINTS
     if n < 1:
         raise QueryError(f"range {text!r}", "needs at least one point")
+    if n > MAX_POINTS:
+        raise QueryError(f"range {text!r}", f"at most {MAX_POINTS:,} points per range")
     values = np.geomspace(lo, hi, n) if scale == "log" else np.linspace(lo, hi, n)
     if integer:
         return np.unique(np.round(values))

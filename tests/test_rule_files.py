@@ -408,3 +408,16 @@ def test_the_reader_builds_what_yaml_safe_load_builds(monkeypatch, parser):
     for path in paths:
         text = path.read_text(encoding="utf-8")
         assert yaml_reader.parse_yaml(text, path.name).data == yaml.safe_load(text), path
+
+
+def test_a_look_alike_name_given_to_the_api_says_why_it_is_unknown(model):
+    with pytest.raises(cg.errors.UnknownQuantityError) as quantity:
+        model.solve(given={"ｂatch": 3}, find=["batch"])
+    assert str(quantity.value) == (
+        "unknown quantity 'ｂatch' in given; did you mean batch? ('ｂ' at column 1 is U+FF42 "
+        "FULLWIDTH LATIN SMALL LETTER B, not ASCII: names are plain ASCII, so retype it)")
+    with pytest.raises(cg.errors.UnknownPresetError) as preset:
+        model.solve(presets=["dеfault"], find=["batch"])  # a Cyrillic е
+    assert str(preset.value).startswith(
+        "unknown preset 'dеfault'; did you mean default? ('е' at column 2 is U+0435 CYRILLIC "
+        "SMALL LETTER IE, not ASCII")

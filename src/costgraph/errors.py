@@ -8,6 +8,7 @@ Each error also subclasses the builtin a caller would naturally catch (``ValueEr
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 
@@ -47,6 +48,17 @@ def _did_you_mean(suggestions: Sequence[str]) -> str:
     if not suggestions:
         return ""
     return "; did you mean " + ", ".join(suggestions) + "?"
+
+
+def ascii_hint(name) -> str:
+    """Why a name with a look-alike character (fullwidth ``ｂ``, Cyrillic ``а``) is not the
+    ASCII name it resembles; empty for an ASCII name."""
+    bad = next((i for i, c in enumerate(str(name)) if ord(c) > 127), None)
+    if bad is None:
+        return ""
+    char = str(name)[bad]
+    return (f" ('{char}' at column {bad + 1} is U+{ord(char):04X} "
+            f"{unicodedata.name(char, '')}, not ASCII: names are plain ASCII, so retype it)")
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -150,7 +162,8 @@ class UnknownQuantityError(CostgraphError, KeyError):
 
     def message(self) -> str:
         ctx = f" in {self.context}" if self.context else ""
-        return f"unknown quantity '{self.name}'{ctx}{_did_you_mean(self.suggestions)}"
+        return (f"unknown quantity '{self.name}'{ctx}{_did_you_mean(self.suggestions)}"
+                f"{ascii_hint(self.name)}")
 
 
 class UnknownPresetError(CostgraphError, KeyError):
@@ -159,7 +172,8 @@ class UnknownPresetError(CostgraphError, KeyError):
 
     def message(self) -> str:
         return (f"unknown preset '{self.name}'{_did_you_mean(self.suggestions)}"
-                " (list them with model.presets() or `costgraph presets`)")
+                f"{ascii_hint(self.name)} (list them with model.presets() or "
+                "`costgraph presets`)")
 
 
 class DimensionError(CostgraphError, ValueError):

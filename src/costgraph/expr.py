@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import pint
@@ -86,7 +87,9 @@ def parse_expression(text: str, comparison: bool = False) -> Expression:
     source, literals = _extract_literals(text)
     check_characters(text, source)
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        with warnings.catch_warnings():  # "invalid decimal literal" for `5x`: the error says it
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(text, f"syntax error: {exc.msg}", exc.offset) from None
     except (ValueError, MemoryError, RecursionError) as exc:  # the parser's own limits

@@ -9,8 +9,6 @@ through ``expr`` (never ``eval``), checks every rule's dimensions, and raises on
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import networkx as nx
 import pint
 
 from .errors import (DimensionError, ExpressionError, Problem, RuleSetError, ValueTextError,
-                     closest)
+                     ascii_hint, closest)
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
 from .rule_files import fingerprint, read_files
@@ -29,7 +27,6 @@ from .units import format_unit, parse_quantity, parse_unit
 __all__ = ["ConstraintDef", "PresetDef", "PresetValue", "QuantityDef", "RuleDef", "RuleSet",
            "fingerprint", "load_ruleset"]
 
-_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
 # --- the loaded, checked definitions (read-only) ---------------------------------------
 
@@ -191,7 +188,7 @@ class _Loader:
         if not NAME_PATTERN.match(name):
             self.broken.add(name)
             self.problem(file, item, "names are lower_snake_case, starting with a letter"
-                         + _ascii_hint(name))
+                         + ascii_hint(name))
             return
         if name in self.quantities:
             self.problem(file, item, f"declared twice (also in {self.quantities[name].file})")
@@ -207,6 +204,8 @@ class _Loader:
         if spec.bounds is not None:
             try:
                 low, high = (_bound(b, unit) for b in spec.bounds)
+                if low is not None and high is not None and low > high:
+                    raise ValueError(f"the low bound {low:g} is above the high bound {high:g}")
             except ValueError as exc:
                 # still declare it, so rules using it do not report it as unknown too
                 self.problem(file, item, f"bad bounds: {exc}")
@@ -293,7 +292,7 @@ class _Loader:
         item = f"preset {name}"
         if not PRESET_NAME.match(name):
             self.problem(file, item, "preset names are lower case: letters, digits, '.', '-'"
-                         + _ascii_hint(name))
+                         + ascii_hint(name))
         if name in self.presets:
             self.problem(file, item, f"defined twice (also in {self.presets[name].file})")
             return
@@ -346,17 +345,7 @@ class _Loader:
 def _unknown(name, known, verb, kind="quantity"):
     hint = closest(name, known)
     suggestion = f"; did you mean {', '.join(hint)}?" if hint else ""
-    return f"{verb} unknown {kind} '{name}'{suggestion}{_ascii_hint(name)}"
-
-
-def _ascii_hint(name) -> str:
-    """Why a name with a look-alike character (fullwidth ``ｂ``, Cyrillic ``а``) is refused."""
-    bad = _NOT_ASCII.search(str(name))
-    if bad is None:
-        return ""
-    char = bad.group()
-    return (f" ('{char}' at column {bad.start() + 1} is U+{ord(char):04X} "
-            f"{unicodedata.name(char, '')}, not ASCII: names are plain ASCII, so retype it)")
+    return f"{verb} unknown {kind} '{name}'{suggestion}{ascii_hint(name)}"
 
 
 def _bound(value, unit):

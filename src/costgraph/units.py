@@ -71,7 +71,9 @@ def check_text(text: str, what: str = "a unit") -> None:
 
     Raises ``ValueTextError`` for text over ``MAX_TEXT_CHARS``, a number literal over
     ``MAX_NUMBER_CHARS`` or beyond a float, an exponent that is not a number literal of at
-    most ``MAX_EXPONENT`` (``m**9**9``, ``m**x``), or a character pint does not read.
+    most ``MAX_EXPONENT`` (``m**9**9``, ``m**x``), a number right after another number or
+    a name (pint would multiply them: ``1.2.3 m``, ``5 m 3``), or a character pint does not
+    read.
     """
     if len(text) > MAX_TEXT_CHARS:
         raise ValueTextError(text, f"longer than {MAX_TEXT_CHARS} characters", what)
@@ -80,6 +82,11 @@ def check_text(text: str, what: str = "a unit") -> None:
     for i, (kind, token, column) in enumerate(tokens):
         if kind == "number":
             _number(token, text, what, column)
+            # pint multiplies what it finds side by side: "1.2.3 m" would be 0.36 m
+            if i and (tokens[i - 1][0] in ("number", "name") or tokens[i - 1][1] == ")"):
+                raise ValueTextError(text, f"the number {token} follows "
+                                           f"{tokens[i - 1][1]!r} with no operator between",
+                                     what, column + 1)
         elif kind == "op" and token not in _UNIT_OPERATORS:
             raise ValueTextError(text, f"{token!r} is not part of a unit (units are pint's, "
                                        "e.g. 'USD/kWh', 'TB/s', 'byte/token')", what, column + 1)
@@ -171,12 +178,12 @@ def parse_quantity(text, unit=None) -> pint.Quantity:
     """
     bare_unit = ureg.dimensionless if unit is None else parse_unit(unit)
     if isinstance(text, pint.Quantity):
-        return _finite(text, repr(text))
+        return _finite(text, text)
     if isinstance(text, bool) or not isinstance(text, (str, numbers.Real)):
         raise ValueTextError(repr(text), "expected text such as '4096 token', or a number")
     if not isinstance(text, str):
         try:
-            return _finite(Quantity(float(text), bare_unit), repr(text))
+            return _finite(Quantity(float(text), bare_unit), text)
         except OverflowError:
             raise ValueTextError(repr(text), "too large: values must be finite") from None
     return _finite(_read(text.strip(), text, bare_unit), text)
@@ -219,10 +226,10 @@ def _read(s: str, text: str, bare_unit) -> pint.Quantity:
     return Quantity(float(q.magnitude), q.units)
 
 
-def _finite(q: pint.Quantity, text: str) -> pint.Quantity:
+def _finite(q: pint.Quantity, raw) -> pint.Quantity:
     magnitude = q.magnitude
     if isinstance(magnitude, numbers.Real) and not math.isfinite(magnitude):
-        raise ValueTextError(text, "values must be finite")
+        raise ValueTextError(raw if isinstance(raw, str) else repr(raw), "values must be finite")
     return q
 
 

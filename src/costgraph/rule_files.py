@@ -60,10 +60,10 @@ def rule_file_paths(folder: Path) -> list[Path]:
 
 
 def fingerprint(folder: str | Path) -> tuple | None:
-    """What identifies a rules folder's contents: each file's path, size and mtime_ns.
+    """What identifies a rules folder's contents: each file's path, size, mtime_ns, inode.
 
     Cheap (one ``stat`` per file, nothing read); None for a folder that is gone. Any file
-    added, removed, grown or touched gives another fingerprint.
+    added, removed, grown, touched or replaced gives another fingerprint.
     """
     root = Path(folder)
     try:
@@ -167,7 +167,8 @@ class _Reader:
             if isinstance(data.get(key), list):
                 for index, entry in enumerate(data[key]):
                     if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                        self.files.lines[(file, f"{noun} {entry['id']}")] = doc.line_of(key, index)
+                        item = f"{noun} {entry['id']}"
+                        self.files.lines[(file, item)] = doc.line_of(key, index)
 
     def valid_entries(self, file, doc, key, entries):
         """The entries of one section that pass their schema; problems for the others."""
@@ -192,8 +193,6 @@ class _Reader:
             else:
                 good.append(entry)
         return good
-
-    # quantities, rules, constraints -------------------------------------------------------
 
 
 def _location(data, loc) -> str:

@@ -336,8 +336,8 @@ def test_every_problem_in_a_claims_file_is_reported_at_once(chain):
         "  - claim a: the id is used twice",
         "  - claim a: tolerance '200%' is out of range: write a percentage such as '5%'",
         "  - claim a: unknown quantity 'batchh' in given; did you mean batch?",
-        "  - claim a: value cannot read 'eight' as a number with a unit ('eight' is not defined "
-        "in the unit registry)",
+        "  - claim a: value cannot read 'eight' as a number with a unit: it has no number "
+        "(write e.g. '4096 token' or '4.8 TB/s')",
         "  - claim b: given batch: expected a value in request, got 8 GB (give it as e.g. "
         "'1 request')",
         "  - claim c: value ['9 request', '8 request']: the low end is above the high end",

@@ -26,7 +26,7 @@ def test_dimension_mismatch_between_cost_per_hour_and_cost_per_token(make_rules)
         """)
     assert message == (
         "1 error in rules/core.yaml:\n"
-        "  - rule bad.sum: dimension mismatch: `hourly + per_token`: expected a value in USD/h, "
+        "  - line 8: rule bad.sum: dimension mismatch: `hourly + per_token`: expected a value in USD/h, "
         "got USD/token (cannot add values of different dimensions)")
 
 
@@ -42,7 +42,7 @@ def test_rule_whose_result_has_the_wrong_dimension(make_rules):
         """)
     assert message == (
         "1 error in rules/core.yaml:\n"
-        "  - rule bad.cost: dimension mismatch: cost is in USD/Mtok but the expression gives "
+        "  - line 8: rule bad.cost: dimension mismatch: cost is in USD/Mtok but the expression gives "
         "USD·token/h/s")
 
 
@@ -59,7 +59,7 @@ def test_cycle_of_definitions_is_listed(make_rules):
           - {id: r.c, defines: c, expr: a + 1, description: x, source: test}
         """)
     assert message == ("1 error in rules/core.yaml:\n"
-                       "  - quantity a: cycle of definitions: a -> c -> b -> a")
+                       "  - line 4: quantity a: cycle of definitions: a -> c -> b -> a")
 
 
 def test_all_problems_are_reported_at_once_sorted(make_rules):
@@ -77,13 +77,14 @@ def test_all_problems_are_reported_at_once_sorted(make_rules):
         """)
     assert message == (
         "4 errors in rules/core.yaml:\n"
-        "  - quantity batch key colour: unknown key (check the spelling against rules/README.md)\n"
-        "  - rule r.again: quantity total is defined twice (also by rule r.total in "
-        "rules/core.yaml)\n"
-        "  - rule r.other: syntax error: '(' was never closed at column 15 in "
+        "  - line 5: quantity batch key colour: unknown key (check the spelling against "
+        "rules/README.md)\n"
+        "  - line 9: rule r.total: expression uses unknown quantity 'contxt_len'; "
+        "did you mean context_len?\n"
+        "  - line 10: rule r.other: syntax error: '(' was never closed at column 15 in "
         "`context_len * (2`\n"
-        "  - rule r.total: expression uses unknown quantity 'contxt_len'; "
-        "did you mean context_len?")
+        "  - line 11: rule r.again: quantity total is defined twice (also by rule r.total in "
+        "rules/core.yaml)")
 
 
 def test_unknown_name_suggests_the_closest(make_rules):
@@ -96,7 +97,7 @@ def test_unknown_name_suggests_the_closest(make_rules):
           - {id: r.total, defines: total, expr: contxt_len * 2, description: x, source: test}
         """)
     assert message == ("1 error in rules/core.yaml:\n"
-                       "  - rule r.total: expression uses unknown quantity 'contxt_len'; "
+                       "  - line 7: rule r.total: expression uses unknown quantity 'contxt_len'; "
                        "did you mean context_len?")
 
 
@@ -114,9 +115,9 @@ def test_preset_setting_an_undeclared_name_is_an_error(make_rules):
         """})
     assert message == (
         "2 errors in rules/presets/p.yaml:\n"
-        "  - preset gpu: hbm_bandwith: sets unknown quantity 'hbm_bandwith'; "
+        "  - line 8: preset gpu: hbm_bandwith: sets unknown quantity 'hbm_bandwith'; "
         "did you mean hbm_bandwidth?\n"
-        "  - preset gpu: hbm_capacity: '141 s' is not in GB (hbm_capacity is in GB)")
+        "  - line 8: preset gpu: hbm_capacity: '141 s' is not in GB (hbm_capacity is in GB)")
 
 
 # --- solving ------------------------------------------------------------------------------
@@ -217,6 +218,6 @@ def test_preset_values_are_checked_against_bounds_at_load(make_rules):
         """})
     assert message == (
         "2 errors in rules/presets/p.yaml:\n"
-        "  - preset busy: n_gpus: 2.5 is not a whole number, and n_gpus counts whole things\n"
-        "  - preset busy: utilisation: 65 is outside the bounds [0, 1] of utilisation; "
+        "  - line 8: preset busy: n_gpus: 2.5 is not a whole number, and n_gpus counts whole things\n"
+        "  - line 8: preset busy: utilisation: 65 is outside the bounds [0, 1] of utilisation; "
         "a fraction is expected (write 0.65, or '65 percent')")

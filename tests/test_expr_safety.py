@@ -1,6 +1,7 @@
 """Rule text is translated through a whitelist and never evaluated (issue 2, item 4)."""
 
 import os
+import time
 
 import pytest
 
@@ -68,7 +69,8 @@ def test_a_hostile_rule_file_runs_nothing(make_rules, tmp_path):
     with pytest.raises(RuleSetError) as info:
         cg.load(rules, cache=False)
     assert not marker.exists()
-    assert str(info.value).startswith("1 error in rules/core.yaml:\n  - rule evil: only calls")
+    assert str(info.value).startswith("1 error in rules/core.yaml:\n"
+                                      "  - line 6: rule evil: only calls")
 
 
 def test_yaml_tags_that_would_build_objects_are_refused(make_rules, tmp_path):
@@ -105,3 +107,89 @@ def test_no_eval_or_sympify_on_rule_text():
 def test_line_breaks_from_folded_yaml_are_plain_spaces():
     expr = parse_expression("a *\n  (b +\n c)")
     assert expr.text == "a * (b + c)"
+
+
+# --- look-alike names, constants, constraint texts ------------------------------------------
+
+
+@pytest.mark.parametrize("text, message", [
+    ("ｂatch + 1", "'ｂ' (U+FF42 FULLWIDTH LATIN SMALL LETTER B) is not ASCII; names and "
+                  "operators are plain ASCII: retype it (a look-alike letter is another name) "
+                  "at column 1 in `ｂatch + 1`"),
+    ("2 * bаtch", "'а' (U+0430 CYRILLIC SMALL LETTER A) is not ASCII; names and operators "
+                  "are plain ASCII: retype it (a look-alike letter is another name) at column "
+                  "6 in `2 * bаtch`"),
+    ("a\x00b", "control character U+0000 is not allowed at column 2 in `a\x00b`"),
+])
+def test_look_alike_names_are_refused_not_normalised(text, message):
+    """Python's parser NFKC-normalises identifiers: ｂatch would silently become batch."""
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(text)
+    assert str(info.value) == message
+
+
+def test_a_unit_literal_may_hold_a_micro_sign():
+    assert parse_expression("batch * {1 µs}").names == {"batch"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1e999 * a", "number literal 1e999 is too large: values must be finite at column 1 in "
+                  "`1e999 * a`"),
+    ("a * 1e300 ** 2", "the constant `1e300 ** 2` overflows or is undefined: values must be "
+                       "finite at column 5 in `a * 1e300 ** 2`"),
+    ("a / ({1 s} / 0)", "the constant `{1 s} / 0` overflows or is undefined: values must be "
+                        "finite at column 6 in `a / ({1 s} / 0)`"),
+    ("a * exp(1000)", "the constant `exp(1000)` overflows or is undefined: values must be "
+                      "finite at column 5 in `a * exp(1000)`"),
+    ("log(0) + a", "the constant `log(0)` overflows or is undefined: values must be finite "
+                   "at column 1 in `log(0) + a`"),
+    ("a * {1e308 TB}", "unit literal {1e308 TB} is too large: values must be finite at "
+                       "column 5 in `a * {1e308 TB}`"),
+    ("a * {m**9**9**9}", "cannot read unit literal {m**9**9**9}: a power of a power "
+                         "(a**b**c) is not allowed; write (a**b)**c at column 5 in "
+                         "`a * {m**9**9**9}`"),
+])
+def test_constants_that_overflow_are_refused_at_parse(text, message):
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(text)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("text", [
+    "<" * 10_000 + "\nx",                  # the old split regex backtracked on every '<'
+    "a <= " + "<" * 10_000 + "\nb",
+    "a" * 20_000 + " <= 1",
+    "a <= " + "1" * 20_000,
+    "(" * 20_000,
+    "{" * 20_000,
+])
+def test_a_long_constraint_is_refused_in_linear_time(text):
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError):
+        parse_constraint(text)
+    assert time.perf_counter() - start < 0.05
+
+
+UNITS = {"step_time": "ms", "power_price": "USD/kWh", "context_len": "token",
+         "utilisation": "1"}
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("step_time <= 50", "step_time <= {50 ms}"),
+    ("step_time <= 50 ms", "step_time <= {50 ms}"),
+    ("power_price <= $0.15/kWh", "power_price <= {$0.15/kWh}"),
+    ("power_price <= 15 cent/kWh", "power_price <= {15 cent/kWh}"),
+    ("power_price <= 0.15", "power_price <= {0.15 USD/kWh}"),
+    ("context_len >= 32k", "context_len >= {32k token}"),
+    ("utilisation <= 0.9", "utilisation <= 0.9"),
+    ("step_time <= 2 * utilisation", "step_time <= 2 * utilisation"),
+    ("where(step_time <= 5, step_time, 1) <= 3", "where(step_time <= 5, step_time, 1) <= 3"),
+])
+def test_a_constraint_value_reads_as_a_set_value_does(text, shown):
+    assert parse_constraint(text, UNITS).text == shown
+
+
+def test_a_bare_number_in_a_where_constraint_is_in_the_quantitys_unit(model):
+    c = model.constraint("power_price <= 0.15")
+    assert c.expr.text == "power_price <= {0.15 USD/kWh}"
+    assert model.constraint("power_price <= $0.15/kWh").expr.literals

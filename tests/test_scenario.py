@@ -201,7 +201,7 @@ def test_issue_16_a_hardware_preset_must_set_what_its_kind_requires(tmp_path):
     with pytest.raises(RuleSetError) as info:
         cg.load(root, cache=False)
     assert str(info.value) == (
-        "1 error in rules/presets/hw.yaml:\n  - preset small: a hardware preset must set "
+        "1 error in rules/presets/hw.yaml:\n  - line 5: preset small: a hardware preset must set "
         "link_bandwidth (kind hardware requires hbm_capacity, link_bandwidth); set it or mark "
         "the preset `partial: true` if other presets build on it")
 

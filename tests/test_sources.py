@@ -165,11 +165,11 @@ def test_unknown_keys_and_bad_grammar_are_load_problems_naming_file_and_item(cit
                                                                   "[zzz] route 7")
     assert load_problems(cited(trip=trip, scenarios=scenarios)) == expect("""
         5 errors loading rules:
-          - rules/presets/s.yaml: preset default: source '[fuel-survey] May; ; [x]' has an empty citation (nothing between two ';' or after the last)
-          - rules/presets/s.yaml: preset default: distance: source cites unknown key [road-atlas-2020]; did you mean road-atlas?
-          - rules/presets/s.yaml: preset default: distance: source cites unknown key [zzz] (add it to rules/sources.yaml, or list the keys with `costgraph sources`)
-          - rules/trip.yaml: constraint trip.budget: source 'a budget' is not a citation; write [key] or [key] locator, several separated by ';' (keys are in rules/sources.yaml; list them with `costgraph sources`)
-          - rules/trip.yaml: rule trip.cost: source cites unknown key [derivaton]; did you mean derivation?""").rstrip("\n")
+          - rules/presets/s.yaml:5: preset default: source '[fuel-survey] May; ; [x]' has an empty citation (nothing between two ';' or after the last)
+          - rules/presets/s.yaml:9: preset default: distance: source cites unknown key [road-atlas-2020]; did you mean road-atlas?
+          - rules/presets/s.yaml:9: preset default: distance: source cites unknown key [zzz] (add it to rules/sources.yaml, or list the keys with `costgraph sources`)
+          - rules/trip.yaml:8: rule trip.cost: source cites unknown key [derivaton]; did you mean derivation?
+          - rules/trip.yaml:14: constraint trip.budget: source 'a budget' is not a citation; write [key] or [key] locator, several separated by ';' (keys are in rules/sources.yaml; list them with `costgraph sources`)""").rstrip("\n")
 
 
 def test_bibliography_entries_are_checked_one_by_one(cited):

@@ -22,15 +22,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic import model_validator
 
 from .errors import UnknownSourceError, closest
 
 BIBLIOGRAPHY_FILE = "sources.yaml"
-# libyaml's safe loader when present (several times faster); both build only plain data
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 # one citation: "[key]" and, after a space, a locator that holds no brackets
 _CITATION = re.compile(r"^\[([^\[\]]*)\](?:\s+([^\[\]]+))?$")
@@ -253,23 +250,15 @@ def titled(bib: Bibliography | None, text: str) -> str:
 # --- loading ------------------------------------------------------------------------------
 
 
-def load_bibliography(root: Path, label: str,
+def load_bibliography(label: str, data,
                       problem) -> tuple[str, dict[str, SourceEntry]] | None:
-    """The description and entries of ``root/sources.yaml`` (None without one, or unreadable).
+    """The description and entries of a sources.yaml read as ``data`` (None when unusable).
 
     The entries include the reserved keys.
 
     Each problem goes to ``problem(file, item, text)``. Entries are checked one by one, so
     one mistake hides no other; a bad entry still counts as a key.
     """
-    path = root / BIBLIOGRAPHY_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problem(label, "", f"not valid YAML: {exc}".replace("\n", " "))
-        return None  # reported; checking every citation against nothing would bury it
     if not isinstance(data, dict):
         problem(label, "", "expected a mapping with `description` and `entries`")
         return None  # reported; checking every citation against nothing would bury it
@@ -365,12 +354,16 @@ def _with_citers(entry: SourceEntry, citers: list[Citer]) -> SourceEntry:
     return SourceEntry(**{**entry.__dict__, "cited_by": ordered})
 
 
-def bibliography(root: Path, label: str, loader, problem) -> Bibliography | None:
-    """Load ``root/sources.yaml`` and check every source of ``loader`` against it.
+def bibliography(read: tuple | None, loader, problem) -> Bibliography | None:
+    """Check every source of ``loader`` against the folder's sources.yaml, ``read`` as
+    (label, YAML data) by the loader.
 
     None when the folder has no bibliography (its sources stay free text).
     """
-    loaded = load_bibliography(root, label, problem)
+    if read is None:
+        return None
+    label, data = read
+    loaded = load_bibliography(label, data, problem)
     if loaded is None:
         return None
     description, entries = loaded

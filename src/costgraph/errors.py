@@ -8,6 +8,7 @@ Each error also subclasses the builtin a caller would naturally catch (``ValueEr
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 
@@ -38,6 +39,8 @@ def _rebuild(cls, args, state):
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """The declared names that look most like ``name`` (for "did you mean")."""
+    if not isinstance(name, str):  # a caller passed a number or None as a name
+        return []
     return difflib.get_close_matches(name, sorted(candidates), n=n, cutoff=0.6)
 
 
@@ -47,25 +50,53 @@ def _did_you_mean(suggestions: Sequence[str]) -> str:
     return "; did you mean " + ", ".join(suggestions) + "?"
 
 
+def ascii_hint(name) -> str:
+    """Why a name with a look-alike character (fullwidth ``ｂ``, Cyrillic ``а``) is not the
+    ASCII name it resembles; empty for an ASCII name."""
+    bad = next((i for i, c in enumerate(str(name)) if ord(c) > 127), None)
+    if bad is None:
+        return ""
+    char = str(name)[bad]
+    return (f" ('{char}' at column {bad + 1} is U+{ord(char):04X} "
+            f"{unicodedata.name(char, '')}, not ASCII: names are plain ASCII, so retype it)")
+
+
 # --- loading ---------------------------------------------------------------------------
 
 
 class Problem:
-    """One problem found while loading: where it is and what is wrong."""
+    """One problem found while loading: where it is and what is wrong.
 
-    __slots__ = ("file", "item", "text")
+    ``line`` and ``column`` (1-based) say where in the file, when the YAML gives it.
+    """
 
-    def __init__(self, file: str, item: str, text: str):
+    __slots__ = ("file", "item", "text", "line", "column")
+
+    def __init__(self, file: str, item: str, text: str, line: int | None = None,
+                 column: int | None = None):
         self.file, self.item, self.text = file, item, text
+        self.line, self.column = line, column
 
     def sort_key(self):
-        return (self.file, self.item, self.text)
+        return (self.file, self.line or 0, self.item, self.text)
+
+    def location(self) -> str:
+        """``line 8`` or ``line 3, column 12``; empty when the line is not known."""
+        if self.line is None:
+            return ""
+        return f"line {self.line}" + (f", column {self.column}" if self.column else "")
+
+    def qualified(self) -> str:
+        """The problem with its file first, compiler style: ``rules/x.yaml:8: rule a: ...``."""
+        where = self.file + "".join(f":{n}" for n in (self.line, self.column) if n)
+        return ": ".join(part for part in (where, self.item, self.text) if part)
 
     def __str__(self) -> str:
-        return f"{self.item}: {self.text}" if self.item else self.text
+        return ": ".join(part for part in (self.location(), self.item, self.text) if part)
 
     def __repr__(self) -> str:
-        return f"Problem({self.file!r}, {self.item!r}, {self.text!r})"
+        return (f"Problem({self.file!r}, {self.item!r}, {self.text!r}, {self.line!r}, "
+                f"{self.column!r})")
 
     def __eq__(self, other):
         return isinstance(other, Problem) and self.sort_key() == other.sort_key()
@@ -74,7 +105,7 @@ class Problem:
         return hash(self.sort_key())
 
     def __reduce__(self):
-        return (Problem, (self.file, self.item, self.text))
+        return (Problem, (self.file, self.item, self.text, self.line, self.column))
 
 
 class RuleSetError(CostgraphError, ValueError):
@@ -92,7 +123,7 @@ class RuleSetError(CostgraphError, ValueError):
             lines = [f"  - {p}" for p in self.problems]
         else:
             head = f"{n} {noun} loading rules:"
-            lines = [f"  - {p.file}: {p}" for p in self.problems]
+            lines = [f"  - {p.qualified()}" for p in self.problems]
         return "\n".join([head, *lines])
 
 
@@ -131,7 +162,8 @@ class UnknownQuantityError(CostgraphError, KeyError):
 
     def message(self) -> str:
         ctx = f" in {self.context}" if self.context else ""
-        return f"unknown quantity '{self.name}'{ctx}{_did_you_mean(self.suggestions)}"
+        return (f"unknown quantity '{self.name}'{ctx}{_did_you_mean(self.suggestions)}"
+                f"{ascii_hint(self.name)}")
 
 
 class UnknownPresetError(CostgraphError, KeyError):
@@ -140,7 +172,8 @@ class UnknownPresetError(CostgraphError, KeyError):
 
     def message(self) -> str:
         return (f"unknown preset '{self.name}'{_did_you_mean(self.suggestions)}"
-                " (list them with model.presets() or `costgraph presets`)")
+                f"{ascii_hint(self.name)} (list them with model.presets() or "
+                "`costgraph presets`)")
 
 
 class UnknownSourceError(CostgraphError, KeyError):
@@ -185,6 +218,17 @@ class NotWholeError(CostgraphError, ValueError):
 
     def message(self) -> str:
         return f"{self.name} = {self.value} must be a whole number"
+
+
+class InvalidValueError(CostgraphError, ValueError):
+    """A value for a quantity that cannot be used: unreadable, not finite, or one a rule
+    cannot take (zero where it divides); names the quantity, the value and where it came from."""
+
+    def __init__(self, where: str, name: str, value: str, reason: str):
+        super().__init__(where=where, name=name, value=value, reason=reason)
+
+    def message(self) -> str:
+        return f"{self.where} {self.name} = {self.value}: {self.reason}"
 
 
 class NotAllowedError(CostgraphError, ValueError):
@@ -278,3 +322,16 @@ class MissingExtraError(CostgraphError, ImportError):
     def message(self) -> str:
         return (f"{self.feature} needs the `{self.extra}` extra ({self.package}): "
                 f"pip install 'costgraph[{self.extra}]'")
+
+
+class ValueTextError(CostgraphError, ValueError):
+    """Text that cannot be read as a value with a unit (or as a unit); nothing was evaluated."""
+
+    def __init__(self, text: str, reason: str, what: str = "a number with a unit",
+                 column: int | None = None):
+        super().__init__(text=text, reason=reason, what=what, column=column)
+
+    def message(self) -> str:
+        where = f" (at column {self.column})" if self.column is not None else ""
+        text = self.text if len(self.text) <= 80 else self.text[:60] + "…"
+        return f"cannot read {text!r} as {self.what}: {self.reason}{where}"

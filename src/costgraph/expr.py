@@ -1,7 +1,7 @@
 """Safe expressions: rule text is translated through a whitelist, never evaluated.
 
 ``parse_expression`` reads the text with ``ast.parse(mode="eval")`` and accepts only the
-nodes in the tables below. One walker then translates the checked tree through a *backend*:
+nodes in the tables of ``grammar``. One walker then translates the checked tree through a *backend*:
 to sympy (for planning, inversion and compiled code), to pint quantities (exact
 evaluation), or to pint units alone (the dimension check at load time). sympy's
 ``sympify``/``parse_expr`` call ``eval`` and are never used on rule text.
@@ -15,32 +15,19 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import pint
 import sympy
 
-from .errors import DimensionError, ExpressionError
-from .units import Quantity, format_unit, parse_quantity, to_base, ureg
+from .errors import DimensionError, ExpressionError, ValueTextError
+from .grammar import (BINARY_OPS, COMPARE_OPS, MAX_LENGTH, NAME_PATTERN, check_characters,
+                      check_tree, describe, literal_number, segment_text)
+from .units import Quantity, format_unit, parse_quantity, parse_unit, to_base, ureg
 
-# Caps, each so that a hostile or mistaken file fails at once instead of hanging:
-MAX_LENGTH = 2000  # characters: longer than any real rule; bounds the parser's work
-MAX_DEPTH = 40  # nesting: Python's parser and our recursive walk stay far from their limits
-MAX_NODES = 500  # syntax nodes: bounds the sympy expression a single rule can build
-MAX_NUMBER_CHARS = 30  # a literal like 1e999999 or 999...9 cannot blow up arithmetic
-MAX_EXPONENT = 16  # `x ** 9**9` style blow-ups: exponents are small number literals
-
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _LITERAL = re.compile(r"\{([^{}]*)\}")
-
-BINARY_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-COMPARE_OPS = {ast.LtE: "<=", ast.GtE: ">=", ast.Lt: "<", ast.Gt: ">"}
-FUNCTIONS = {  # name: (min args, max args)
-    "min": (2, 16), "max": (2, 16), "ceil": (1, 1), "floor": (1, 1),
-    "sqrt": (1, 1), "log": (1, 1), "exp": (1, 1), "where": (3, 3),
-}
-_ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.USub, ast.UAdd, ast.Constant,
-            ast.Name, ast.Load, ast.Call, ast.Compare, *BINARY_OPS, *COMPARE_OPS)
+_VALUE_START = frozenset("0123456789+-.$")  # a literal holding a value, not a bare unit
 
 
 @dataclass(frozen=True)
@@ -59,10 +46,7 @@ class Expression:
 
     def segment(self, node) -> str:
         """The text of a sub-expression, literals shown as written."""
-        seg = ast.get_source_segment(self.source, node) or ""
-        for placeholder, (written, _) in self.literals.items():
-            seg = seg.replace(placeholder, written)
-        return seg.strip()
+        return segment_text(self.source, self.literals, node)
 
     def part(self, node) -> "Expression":
         """The sub-expression at ``node`` (e.g. one side of a comparison) on its own."""
@@ -101,11 +85,16 @@ def parse_expression(text: str, comparison: bool = False) -> Expression:
         raise ExpressionError(text[:60] + "…", f"expression longer than {MAX_LENGTH} characters")
     text = " ".join(text.split())  # folded YAML keeps line breaks; they mean nothing here
     source, literals = _extract_literals(text)
+    check_characters(text, source)
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        with warnings.catch_warnings():  # "invalid decimal literal" for `5x`: the error says it
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(text, f"syntax error: {exc.msg}", exc.offset) from None
-    names = _check(tree, text, source.strip(), set(literals))
+    except (ValueError, MemoryError, RecursionError) as exc:  # the parser's own limits
+        raise ExpressionError(text, f"cannot parse: {exc}") from None
+    names = check_tree(tree, text, source.strip(), literals)
     if comparison != isinstance(tree.body, ast.Compare):
         reason = ("a constraint must be one comparison such as `a <= b`" if comparison
                   else "a comparison is only allowed in a constraint or a where() condition")
@@ -119,127 +108,21 @@ def _extract_literals(text: str):
     def replace(match):
         inner = match.group(1).strip()
         try:
-            q = parse_quantity(inner) if re.match(r"^[-+.\d]", inner) else Quantity(
-                1.0, ureg.Unit(inner))
-        except Exception as exc:  # pint's parser raises several types on malformed text
-            raise ExpressionError(text, f"cannot read unit literal {{{inner}}} ({exc})",
+            q = parse_quantity(inner) if inner[:1] in _VALUE_START else Quantity(
+                1.0, parse_unit(inner))
+            finite = math.isfinite(to_base(q))
+        except ValueTextError as exc:
+            raise ExpressionError(text, f"cannot read unit literal {{{inner}}}: {exc.reason}",
                                   match.start() + 1) from None
+        if not finite:
+            raise ExpressionError(text, f"unit literal {{{inner}}} is too large: values must "
+                                        "be finite", match.start() + 1)
         placeholder = f"_L{len(literals)}"
         placeholder += "_" * max(0, len(match.group(0)) - len(placeholder))
         literals[placeholder] = (match.group(0), q)
         return placeholder
 
     return _LITERAL.sub(replace, text), literals
-
-
-def _check(tree: ast.Expression, text: str, source: str, placeholders: set) -> set[str]:
-    names: set[str] = set()
-    count = 0
-
-    def fail(node, reason):
-        raise ExpressionError(text, reason, getattr(node, "col_offset", -1) + 1)
-
-    def visit(node, depth, in_where_condition=False):
-        nonlocal count
-        count += 1
-        if count > MAX_NODES:
-            fail(node, f"expression has more than {MAX_NODES} parts")
-        if depth > MAX_DEPTH:
-            fail(node, f"expression nested deeper than {MAX_DEPTH} levels")
-        if not isinstance(node, _ALLOWED):
-            fail(node, f"{_describe(node)} is not allowed")
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                fail(node, f"{_describe(node)} is not allowed")
-            written = ast.get_source_segment(source, node) or ""
-            if len(written) > MAX_NUMBER_CHARS or not math.isfinite(float(node.value)):
-                fail(node, f"number literal longer than {MAX_NUMBER_CHARS} characters")
-        elif isinstance(node, ast.Name):
-            if not (NAME_PATTERN.match(node.id) or node.id in placeholders):
-                fail(node, f"name '{node.id}' is not allowed (names are lower_snake_case)")
-            if NAME_PATTERN.match(node.id):
-                if node.id in FUNCTIONS:
-                    fail(node, f"'{node.id}' is a function; call it with arguments")
-                names.add(node.id)
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            exponent = _literal_number(node.right)
-            if exponent is None:
-                fail(node.right, "an exponent must be a number literal")
-            if abs(exponent) > MAX_EXPONENT:
-                fail(node.right, f"exponent {exponent:g} is larger than {MAX_EXPONENT}")
-        elif isinstance(node, ast.Call):
-            _check_call(node, fail)
-        elif isinstance(node, ast.Compare):
-            if type(node.ops[0]) not in COMPARE_OPS:
-                fail(node, f"{_describe(node)} is not allowed; use <=, >=, < or >")
-            if len(node.ops) != 1:
-                fail(node, "chained comparisons are not allowed; use one comparison")
-            if depth > 1 and not in_where_condition:
-                fail(node, "a comparison is only allowed in a constraint or a where() condition")
-        for i, child in enumerate(_children(node)):
-            is_condition = isinstance(node, ast.Call) and node.func.id == "where" and i == 0
-            visit(child, depth + 1, is_condition)
-
-    visit(tree.body, 1)
-    return names
-
-
-def _check_call(node: ast.Call, fail):
-    if not isinstance(node.func, ast.Name):
-        fail(node, "only calls to the function table are allowed "
-                   f"({', '.join(sorted(FUNCTIONS))})")
-    name = node.func.id
-    if name not in FUNCTIONS:
-        fail(node, f"function '{name}' is not allowed; allowed: {', '.join(sorted(FUNCTIONS))}")
-    if node.keywords:
-        fail(node, f"{name}() takes no keyword arguments")
-    low, high = FUNCTIONS[name]
-    if not low <= len(node.args) <= high:
-        wanted = str(low) if low == high else f"{low} to {high}"
-        fail(node, f"{name}() takes {wanted} arguments, got {len(node.args)}")
-    if any(isinstance(a, ast.Starred) for a in node.args):
-        fail(node, f"{name}() takes no *arguments")
-    if name == "where" and not isinstance(node.args[0], ast.Compare):
-        fail(node.args[0], "where() needs a comparison as its first argument")
-
-
-def _children(node):
-    if isinstance(node, ast.Call):
-        return list(node.args)  # the function name was checked by _check_call
-    return [c for c in ast.iter_child_nodes(node)
-            if not isinstance(c, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop))]
-
-
-def _literal_number(node):
-    sign = 1
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        sign = -1 if isinstance(node.op, ast.USub) else 1
-        node = node.operand
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(
-            node.value, bool):
-        return sign * node.value
-    return None
-
-
-def _describe(node) -> str:
-    kinds = {
-        ast.Attribute: "attribute access", ast.Subscript: "subscript", ast.Lambda: "lambda",
-        ast.ListComp: "comprehension", ast.GeneratorExp: "comprehension",
-        ast.DictComp: "comprehension", ast.SetComp: "comprehension", ast.List: "a list",
-        ast.Tuple: "a tuple", ast.Dict: "a dict", ast.Set: "a set", ast.BoolOp: "and/or",
-        ast.IfExp: "if-else (use where())", ast.NamedExpr: "assignment",
-        ast.Starred: "*arguments", ast.JoinedStr: "a string", ast.Await: "await",
-        ast.Yield: "yield", ast.BitXor: "^ (use ** for powers)", ast.Mod: "%",
-        ast.FloorDiv: "// (use floor(a / b))", ast.Eq: "==", ast.NotEq: "!=",
-        ast.Not: "not",
-    }
-    if isinstance(node, ast.Constant):
-        return "a string" if isinstance(node.value, (str, bytes)) else f"constant {node.value!r}"
-    if isinstance(node, ast.BinOp):
-        return _describe(node.op)
-    if isinstance(node, ast.Compare):
-        return _describe(node.ops[0])
-    return kinds.get(type(node), type(node).__name__)
 
 
 # --- translation ---------------------------------------------------------------------------
@@ -261,7 +144,7 @@ def translate(expr: Expression, backend):
         if isinstance(node, ast.BinOp):
             op = BINARY_OPS[type(node.op)]
             if op == "**":
-                return backend.power(walk(node.left), _literal_number(node.right), expr, node)
+                return backend.power(walk(node.left), literal_number(node.right), expr, node)
             return backend.binary(op, walk(node.left), walk(node.right), expr, node)
         if isinstance(node, ast.Compare):
             op = COMPARE_OPS[type(node.ops[0])]
@@ -272,7 +155,7 @@ def translate(expr: Expression, backend):
                 cond, a, b = node.args
                 return backend.where(walk(cond), lambda: walk(a), lambda: walk(b), expr, node)
             return backend.call(name, [walk(a) for a in node.args], expr, node)
-        raise ExpressionError(expr.text, f"{_describe(node)} is not allowed")  # unreachable
+        raise ExpressionError(expr.text, f"{describe(node)} is not allowed")  # unreachable
 
     return walk(expr.tree.body)
 
@@ -403,6 +286,12 @@ class DimensionBackend(PintBackend):
     def __init__(self, units):
         super().__init__({n: Quantity(1.0, u) for n, u in units.items()})
 
+    def number(self, v):
+        return Quantity(1.0, ureg.dimensionless)  # only units matter: no arithmetic on v
+
+    def literal(self, q):
+        return Quantity(1.0, q.units)
+
     def binary(self, op, a, b, expr, node):
         if op in "+-":
             if a.dimensionality != b.dimensionality:
@@ -436,18 +325,52 @@ class DimensionBackend(PintBackend):
         return Quantity(1.0, ureg.dimensionless)
 
 
-def parse_constraint(text: str) -> Expression:
+def parse_constraint(text: str, units=None) -> Expression:
     """A constraint such as ``"cost_per_mtok <= 500 USD/Mtok"``.
 
-    A right-hand side that is a number with a unit may be written without braces.
+    The right-hand side may be a value as ``units.parse_quantity`` reads it, without braces:
+    ``500 USD/Mtok``, ``$0.15/kWh``, ``15 cent/kWh``. When the left side is one quantity
+    whose unit ``units`` (name to unit text) gives, a bare number there (``50``, ``32k``)
+    is in that unit, as a bare ``--set`` value is: ``step_time <= 50`` is 50 ms when
+    step_time is declared in ms.
     """
-    match = re.match(r"^(.*?)(<=|>=|<|>)(.*)$", text.strip()) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        raise ExpressionError(repr(text), "a constraint must be text")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(text[:60] + "…", f"expression longer than {MAX_LENGTH} characters")
+    text = " ".join(text.split())
+    # the first comparison operator splits the text; one linear search, no backtracking
+    match = _COMPARISON.search(text)
     if match:
-        left, op, right = match.groups()
-        right = right.strip()
-        if right and not right.startswith("{") and re.match(r"^[-+]?[\d.]", right):
+        left, op, right = text[:match.start()].strip(), match.group(), text[match.end():].strip()
+        literal = _value_literal(left, right, units)
+        if literal is not None:
             try:
-                parse_expression(right)
+                return parse_expression(f"{left} {op} {literal}", comparison=True)
+            except ExpressionError as exc:
+                braced_error = exc  # e.g. an unknown unit: more telling than a syntax error
+            try:
+                return parse_expression(text, comparison=True)  # the split was inside a call
             except ExpressionError:
-                return parse_expression(f"{left.strip()} {op} {{{right}}}", comparison=True)
+                raise braced_error from None
     return parse_expression(text, comparison=True)
+
+
+_COMPARISON = re.compile(r"<=|>=|==|!=|<|>")
+_BARE_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?[kKMG]?")
+
+
+def _value_literal(left: str, right: str, units) -> str | None:
+    """The right side as a braced unit literal, when it is a value rather than an expression."""
+    if not right or right[:1] not in _VALUE_START:
+        return None
+    unit = units.get(left) if units is not None and NAME_PATTERN.match(left) else None
+    if _BARE_NUMBER.fullmatch(right):
+        if unit is None or not format_unit(parse_unit(unit)):
+            return None  # a plain number: dimensionless, as written
+        return f"{{{right} {unit}}}"
+    try:
+        parse_expression(right)
+        return None  # an expression such as `0.9 * hbm_capacity`
+    except ExpressionError:
+        return f"{{{right}}}"

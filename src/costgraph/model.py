@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,17 +22,19 @@ import sympy
 from .bibliography import SourceEntry
 from .compile import CompiledFunction, forward_expressions
 from .errors import BoundsError, ConflictError, DimensionError, NoSolutionError, NotWholeError
-from .errors import NotAllowedError, UnderdeterminedError
+from .errors import InvalidValueError, NotAllowedError, Problem, RuleSetError
+from .errors import UnderdeterminedError
 from .errors import UnknownQuantityError
 from .errors import UnknownSourceError
 from .expr import PintBackend, parse_constraint, translate
 from .graph import RuleGraph
 from .plan import Planner
 from .provenance import ConstraintStatus, Result, Step
-from .rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, load_ruleset
+from .rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, fingerprint
+from .rules import load_ruleset
 from .scenario import compose
 from .solve import execute
-from .units import Quantity, format_quantity, format_unit, parse_quantity
+from .units import format_quantity, format_unit, parse_quantity
 
 
 def bundled_rules_path() -> Path:
@@ -42,21 +45,41 @@ def bundled_rules_path() -> Path:
     return Path(__file__).resolve().parents[2] / "rules"
 
 
-_CACHE: dict[Path, "Model"] = {}
+_CACHE: dict[Path, tuple[tuple, "Model"]] = {}  # folder -> (fingerprint, model)
 
 
 def load(path: str | Path | None = None, *, cache: bool = True) -> "Model":
     """Load a rules folder (default: the bundled rules) and return a Model.
 
+    With ``cache``, a folder loaded before gives the same Model while its files are
+    unchanged: every file's path, size and modification time are compared (one ``stat``
+    each), and any file added, removed or changed loads the folder again.
+
     Raises ``RuleSetError`` listing every problem in every file at once.
     """
-    root = Path(path).resolve() if path is not None else bundled_rules_path()
-    if cache and root in _CACHE:
-        return _CACHE[root]
+    root = _rules_folder(path)
+    stamp = fingerprint(root) if cache else None
+    if stamp is None:  # not cached, or the folder is gone (load_ruleset says so)
+        _CACHE.pop(root, None)
+    elif root in _CACHE and _CACHE[root][0] == stamp:
+        return _CACHE[root][1]
     model = Model(load_ruleset(root))
-    if cache:
-        _CACHE[root] = model
+    if stamp is not None:
+        _CACHE[root] = (stamp, model)
     return model
+
+
+def _rules_folder(path) -> Path:
+    if path is None:
+        return bundled_rules_path()
+    if not isinstance(path, (str, os.PathLike)):
+        raise RuleSetError([Problem(repr(path), "", "a rules folder is a path (str or "
+                                                    "pathlib.Path)")])
+    try:
+        return Path(path).resolve()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long, a symlink loop
+        reason = getattr(exc, "strerror", None) or exc
+        raise RuleSetError([Problem(str(path)[:200], "", f"not a usable path: {reason}")]) from None
 
 
 @dataclass(frozen=True)
@@ -112,14 +135,10 @@ class Model:
         A plain number is taken to be in the quantity's declared unit.
         """
         q = self._quantity(name, where)
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            value = Quantity(float(raw), q.pint_unit)
-        else:
-            try:
-                value = parse_quantity(raw)
-            except ValueError as exc:
-                raise DimensionError(f"{where} {name}", format_unit(q.pint_unit) or "1",
-                                     repr(raw), str(exc)) from None
+        try:
+            value = parse_quantity(raw, q.pint_unit)  # a bare number is in q's unit
+        except ValueError as exc:
+            raise InvalidValueError(where, name, repr(raw), str(exc)) from None
         if value.dimensionality != q.pint_unit.dimensionality:
             raise DimensionError(f"{where} {name}", format_unit(q.pint_unit) or "1",
                                  format_quantity(value),
@@ -316,7 +335,7 @@ class Model:
 
     def constraint(self, text: str, id: str | None = None) -> ConstraintDef:
         """A constraint from text, e.g. ``"step_time <= 50 ms"``, checked like a rule."""
-        expr = parse_constraint(text)
+        expr = parse_constraint(text, {n: q.unit for n, q in self.ruleset.quantities.items()})
         for name in expr.names:
             self._quantity(name, f"constraint `{text}`")
         from .expr import DimensionBackend

@@ -1,33 +1,33 @@
 """Rule and preset files: loading them into a checked, read-only RuleSet.
 
-Loading reads every file with YAML's safe loader, validates it item by item against the
-frozen pydantic schemas in ``schema`` (unknown keys are errors), translates every expression
+Loading reads every file through ``rule_files`` (safe YAML, validated item by item against
+the frozen pydantic schemas in ``schema``; unknown keys are errors), translates every expression
 through ``expr`` (never ``eval``), checks every rule's dimensions, and raises one
 ``RuleSetError`` listing every problem found, sorted, each with its file, item and reason.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 import pint
-import yaml
-from pydantic import ValidationError
 
-from .bibliography import BIBLIOGRAPHY_FILE, Bibliography, bibliography
-from .errors import ExpressionError, DimensionError, Problem, RuleSetError, closest
+from .bibliography import Bibliography, bibliography
+from .errors import (DimensionError, ExpressionError, Problem, RuleSetError, ValueTextError,
+                     ascii_hint, closest)
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
-from .schema import (PRESET_KINDS, PRESET_NAME, RULE_ID, ConstraintSpec, KindsFileSpec,
-                     PresetFileSpec, PresetSpec, PresetValueSpec, QuantitySpec, RuleFileSpec,
-                     RuleSpec)
-from .units import Quantity, format_unit, parse_quantity, parse_unit
+from .rule_files import KINDS_FILE, fingerprint, read_files
+from .schema import (PRESET_KINDS, PRESET_NAME, RULE_ID, ConstraintSpec, PresetSpec,
+                     PresetValueSpec, QuantitySpec, RuleSpec)
+from .units import format_unit, parse_quantity, parse_unit
 
-# libyaml's safe loader parses the bundled rules about 8x faster than the pure-Python one;
-# both build only plain data (no tags that construct objects)
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = ["ConstraintDef", "PresetDef", "PresetValue", "QuantityDef", "RuleDef", "RuleSet",
+           "fingerprint", "load_ruleset"]
+
 
 # --- the loaded, checked definitions (read-only) ---------------------------------------
 
@@ -114,7 +114,6 @@ class KindDef:
 
 
 SCENARIO_KIND = "scenario"  # the kind whose presets are the base layer of a composition
-KINDS_FILE = "kinds.yaml"  # in presets/: the declared kinds (optional)
 
 
 def default_kinds() -> dict[str, KindDef]:
@@ -158,7 +157,12 @@ class RuleSet:
 def load_ruleset(folder: str | Path) -> RuleSet:
     """Load and check every rule file in ``folder`` and preset file in ``folder/presets``."""
     root = Path(folder)
-    if not root.is_dir():
+    try:
+        is_folder = root.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        reason = getattr(exc, "strerror", None) or exc
+        raise RuleSetError([Problem(str(root)[:200], "", f"not a usable path: {reason}")]) from None
+    if not is_folder:
         raise RuleSetError([Problem(str(root), "", "no such rules folder")])
     loader = _Loader(root)
     return loader.run()
@@ -175,121 +179,76 @@ class _Loader:
         self.definers: dict[str, tuple[str, str]] = {}  # quantity -> (rule id, file)
         self.descriptions: dict[str, str] = {}
         self.kinds: dict[str, KindDef] = default_kinds()
+        self.lines: dict[tuple[str, str], int] = {}  # (file, item) -> line
+        self.broken: set[str] = set()  # quantities declared with a problem of their own
+        self.units: dict[str, str] = {}  # quantity -> unit text, for constraints' values
 
     def problem(self, file: str, item: str, text: str):
-        self.problems.append(Problem(file, item, text))
-
-    def label(self, path: Path) -> str:
-        return path.relative_to(self.root.parent).as_posix()
+        self.problems.append(Problem(file, item, text, self.lines.get((file, item))))
 
     def run(self) -> RuleSet:
-        rule_files = [(self.label(p), self.read(p, RuleFileSpec))
-                      for p in sorted(self.root.glob("*.yaml")) if p.name != BIBLIOGRAPHY_FILE]
-        rule_files = [(f, spec) for f, spec in rule_files if spec is not None]
-        for file, spec in rule_files:
+        files = read_files(self.root)
+        self.problems, self.lines, self.broken = files.problems, files.lines, files.broken
+        if any(spec is None for _, spec in files.rules):
+            # a rule file refused as a whole declares nothing: the unknown names that would
+            # cause in other files are not worth listing
+            raise RuleSetError(self.problems)
+        for file, spec in files.rules:
             self.descriptions[file] = spec.description
             for name, q in spec.quantities.items():
                 self.add_quantity(file, name, q)
-        for file, spec in rule_files:
+        self.units = {name: q.unit for name, q in self.quantities.items()}
+        for file, spec in files.rules:
             for rule in spec.rules:
                 self.add_rule(file, rule)
             for constraint in spec.constraints:
                 self.add_constraint(file, constraint)
         self.check_cycles()
         self.check_declarations()
-        preset_paths = sorted((self.root / "presets").glob("*.yaml"))
-        kinds_path = self.root / "presets" / KINDS_FILE
-        if kinds_path in preset_paths:
-            preset_paths.remove(kinds_path)
-            self.add_kinds(kinds_path)
-        for path in preset_paths:
-            spec = self.read(path, PresetFileSpec)
+        if files.kinds is not None:
+            self.add_kinds(*files.kinds)
+        for file, spec in files.presets:
             if spec is not None:
-                self.descriptions[self.label(path)] = spec.description
+                self.descriptions[file] = spec.description
                 if spec.kind not in self.kinds:
-                    self.problem(self.label(path), "key kind",
+                    self.problem(file, "key kind",
                                  _unknown(spec.kind, self.kinds, "uses", kind="preset kind")
                                  + f" (declare it in presets/{KINDS_FILE})")
                     continue
                 for name, preset in spec.presets.items():
-                    self.add_preset(self.label(path), spec.kind, name, preset)
+                    self.add_preset(file, spec.kind, name, preset)
         self.check_includes()
         self.check_kinds()
         # every source cites the folder's sources.yaml, when it has one
-        sources = bibliography(self.root, self.label(self.root / BIBLIOGRAPHY_FILE), self,
-                               self.problem)
+        sources = bibliography(files.bibliography, self, self.problem)
         if self.problems:
             raise RuleSetError(self.problems)
         return RuleSet(self.root, self.quantities, self.rules, self.constraints, self.presets,
-                       self.descriptions, self.kinds, kinds_path.is_file(), sources)
-
-    def read(self, path: Path, schema):
-        """Parse one file and validate it item by item, so one bad item hides no other."""
-        file = self.label(path)
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            self.problem(file, "", f"not valid YAML: {exc}".replace("\n", " "))
-            return None
-        if not isinstance(data, dict):
-            self.problem(file, "", "expected a mapping at the top level")
-            return None
-        items = {"quantities": dict, "rules": list, "constraints": list, "presets": dict}
-        clean = dict(data)
-        for key, kind in items.items():
-            if key not in data or key not in schema.model_fields:
-                continue
-            entries = data[key] or kind()
-            if not isinstance(entries, kind):
-                continue  # the whole-file validation below reports the wrong type
-            good = self.valid_entries(file, data, key, entries)
-            clean[key] = good
-        try:
-            return schema.model_validate(clean)
-        except ValidationError as exc:
-            for err in exc.errors():
-                self.problem(file, _location(data, err["loc"]), _pydantic_text(err))
-            return None
-
-    def valid_entries(self, file, data, key, entries):
-        """The entries of one section that pass their schema; problems for the others."""
-        schema = {"quantities": QuantitySpec, "rules": RuleSpec, "constraints": ConstraintSpec,
-                  "presets": PresetSpec}[key]
-        pairs = entries.items() if isinstance(entries, dict) else enumerate(entries)
-        good = {} if isinstance(entries, dict) else []
-        for index, entry in pairs:
-            try:
-                schema.model_validate(entry)
-            except ValidationError as exc:
-                for err in exc.errors():
-                    loc = (key, index, *err["loc"])
-                    self.problem(file, _location(data, loc), _pydantic_text(err))
-                continue
-            if isinstance(good, dict):
-                good[index] = entry
-            else:
-                good.append(entry)
-        return good
-
-    # quantities, rules, constraints -------------------------------------------------------
+                       self.descriptions, self.kinds, files.kinds is not None, sources)
 
     def add_quantity(self, file, name, spec: QuantitySpec):
         item = f"quantity {name}"
         if not NAME_PATTERN.match(name):
-            self.problem(file, item, "names are lower_snake_case, starting with a letter")
+            self.broken.add(name)
+            self.problem(file, item, "names are lower_snake_case, starting with a letter"
+                         + ascii_hint(name))
             return
         if name in self.quantities:
             self.problem(file, item, f"declared twice (also in {self.quantities[name].file})")
             return
         try:
             unit = parse_unit(spec.unit)
-        except (pint.errors.PintError, ValueError, TypeError, AttributeError) as exc:
-            self.problem(file, item, f"unknown unit {spec.unit!r} ({exc})")
+        except ValueError as exc:
+            self.broken.add(name)
+            reason = exc.reason if isinstance(exc, ValueTextError) else str(exc)
+            self.problem(file, item, f"unknown unit {spec.unit!r}: {reason}")
             return
         low, high = 0.0, None
         if spec.bounds is not None:
             try:
                 low, high = (_bound(b, unit) for b in spec.bounds)
+                if low is not None and high is not None and low > high:
+                    raise ValueError(f"the low bound {low:g} is above the high bound {high:g}")
             except ValueError as exc:
                 # still declare it, so rules using it do not report it as unknown too
                 self.problem(file, item, f"bad bounds: {exc}")
@@ -349,14 +308,16 @@ class _Loader:
 
     def parse(self, file, item, text, comparison):
         try:
-            # a constraint's right side may be a bare quantity, as in `x >= 0 GB`
-            expr = parse_constraint(text) if comparison else parse_expression(text)
+            # a constraint's right side may be a value, as in `x >= 0 GB` (or `x >= 0`,
+            # in x's unit)
+            expr = parse_constraint(text, self.units) if comparison else parse_expression(text)
         except ExpressionError as exc:
             self.problem(file, item, str(exc))
             return None
         unknown = sorted(expr.names - self.quantities.keys())
         for name in unknown:
-            self.problem(file, item, _unknown(name, self.quantities, "expression uses"))
+            if name not in self.broken:  # its declaration's own problem says why
+                self.problem(file, item, _unknown(name, self.quantities, "expression uses"))
         return None if unknown else expr
 
     def dimension(self, file, item, expr):
@@ -400,12 +361,10 @@ class _Loader:
 
     # presets ----------------------------------------------------------------------------
 
-    def add_kinds(self, path: Path):
+    def add_kinds(self, file: str, spec):
         """The declared preset kinds replace the built-in list (which merges every kind)."""
-        spec = self.read(path, KindsFileSpec)
-        if spec is None:
+        if spec is None:  # its problems are reported
             return
-        file = self.label(path)
         self.descriptions[file] = spec.description
         self.kinds = {}
         for name, kind in spec.kinds.items():
@@ -422,7 +381,8 @@ class _Loader:
     def add_preset(self, file, kind, name, spec: PresetSpec):
         item = f"preset {name}"
         if not PRESET_NAME.match(name):
-            self.problem(file, item, "preset names are lower case: letters, digits, '.', '-'")
+            self.problem(file, item, "preset names are lower case: letters, digits, '.', '-'"
+                         + ascii_hint(name))
         if name in self.presets:
             self.problem(file, item, f"defined twice (also in {self.presets[name].file})")
             return
@@ -510,19 +470,16 @@ class _Loader:
 def _unknown(name, known, verb, kind="quantity"):
     hint = closest(name, known)
     suggestion = f"; did you mean {', '.join(hint)}?" if hint else ""
-    return f"{verb} unknown {kind} '{name}'{suggestion}"
+    return f"{verb} unknown {kind} '{name}'{suggestion}{ascii_hint(name)}"
 
 
 def _bound(value, unit):
+    """A quantity's bound in ``unit``: a number, text with a unit, or None (open)."""
     if value is None:
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(value)  # YAML reads 1e9 (no dot) as text
-    except ValueError:
-        pass
-    q = parse_quantity(value)
+    if isinstance(value, float) and not math.isfinite(value):  # YAML's .inf and .nan
+        raise ValueError(f"{value!r}: bounds must be finite; write null for an open end")
+    q = parse_quantity(value, unit)  # "1e9" is text to YAML; it is a bare number here
     try:
         return float(q.to(unit).magnitude)
     except pint.errors.DimensionalityError:
@@ -530,10 +487,8 @@ def _bound(value, unit):
 
 
 def _value(raw, q: QuantityDef) -> pint.Quantity:
-    """A preset value: a number in the quantity's unit, or text with a unit."""
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return Quantity(float(raw), q.pint_unit)
-    quantity = parse_quantity(raw)
+    """A preset value: a number in the quantity's unit, or text (a bare number in it too)."""
+    quantity = parse_quantity(raw, q.pint_unit)
     if quantity.dimensionality != q.pint_unit.dimensionality:
         raise ValueError(f"{raw!r} is not in {format_unit(q.pint_unit) or '1'} "
                          f"({q.name} is in {q.unit})")
@@ -557,31 +512,3 @@ def _out_of_bounds(value: pint.Quantity, q: QuantityDef) -> str | None:
     return None
 
 
-def _location(data, loc) -> str:
-    """Say where a schema error is in words: 'rule memory.kv', 'quantity batch'."""
-    if not loc:
-        return ""
-    head = loc[0]
-    if head == "rules" and len(loc) > 1 and isinstance(loc[1], int):
-        rules = data.get("rules") or []
-        rid = rules[loc[1]].get("id") if loc[1] < len(rules) and isinstance(
-            rules[loc[1]], dict) else None
-        rest = ".".join(str(p) for p in loc[2:])
-        return f"rule {rid or '#' + str(loc[1] + 1)}" + (f" key {rest}" if rest else "")
-    if head == "constraints" and len(loc) > 1 and isinstance(loc[1], int):
-        return f"constraint #{loc[1] + 1}" + (f" key {'.'.join(map(str, loc[2:]))}"
-                                              if loc[2:] else "")
-    if head in ("quantities", "presets") and len(loc) > 1:
-        rest = ".".join(str(p) for p in loc[2:] if not str(p).startswith(("str", "float",
-                                                                          "PresetValue")))
-        return f"{head[:-1] if head == 'presets' else 'quantity'} {loc[1]}" + (
-            f" key {rest}" if rest else "")
-    return "key " + ".".join(str(p) for p in loc)
-
-
-def _pydantic_text(err) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown key (check the spelling against rules/README.md)"
-    if err["type"] == "missing":
-        return "required key is missing"
-    return err["msg"]

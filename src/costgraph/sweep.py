@@ -282,8 +282,7 @@ def parse_values(model, name: str, values) -> np.ndarray:
         def convert(text):
             return float(model.coerce(name, text.strip(), "vary").magnitude)
 
-        return parse_range(values, integer=q.integer, binary=_counts_tokens(q.unit),
-                           convert=convert)
+        return parse_range(values, integer=q.integer, convert=convert)
     if isinstance(values, pint.Quantity):
         if not same_dimension(values.units, q.pint_unit):
             raise DimensionError(f"vary {name}", format_unit(q.pint_unit) or "1",
@@ -300,27 +299,21 @@ def parse_values(model, name: str, values) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
-def _counts_tokens(unit: str) -> bool:
-    try:
-        return same_dimension(unit, "token")
-    except Exception:  # pragma: no cover - every declared unit parses
-        return False
-
-
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_VALUE = re.compile(rf"^\s*({_NUMBER})\s*([kKMG]?)\s*$")
+_VALUE = re.compile(rf"^\s*{_NUMBER}[kKMG]?\s*$")  # a bare number, read by parse_quantity
 _RANGE = re.compile(r"^(?P<lo>[^.:,]+(?:\.\d+)?)\.\.(?P<hi>[^:,]+?)"
                     r"(?::(?P<scale>lin|log))?(?::(?P<n>\d+))?$")
 DEFAULT_POINTS = 32
+MAX_POINTS = 1_000_000  # one range's points: ":999999999999" must not allocate terabytes
 
 
-def parse_range(text: str, integer: bool = False, binary: bool = False,
-                convert=None) -> np.ndarray:
+def parse_range(text: str, integer: bool = False, convert=None) -> np.ndarray:
     """Values from a range or list string.
 
     Grammar: ``LO..HI[:lin|:log][:N]`` or ``V1,V2,...`` or one value. A number may end in
-    ``k``, ``M`` or ``G``: thousands, millions, billions, or powers of 1024 when ``binary``
-    (context lengths: ``128k`` = 131,072 tokens, as context windows are quoted). Any other
+    ``k``, ``M`` or ``G``: thousands, millions, billions, as ``units.parse_quantity`` reads
+    them everywhere (``128k`` is 128,000; a 128K context of 131,072 tokens is written
+    ``131072``). Any other
     value, such as one with a unit (``4ktok``, ``"3 TB/s"``), is read by ``convert`` when
     given. A linear range of a whole-number quantity without ``N`` takes every whole number
     from LO to HI; otherwise ``N`` defaults to 32. Whole-number quantities are rounded and
@@ -330,25 +323,30 @@ def parse_range(text: str, integer: bool = False, binary: bool = False,
     --------
     >>> parse_range("1..4", integer=True).tolist()
     [1.0, 2.0, 3.0, 4.0]
-    >>> parse_range("1k..4k:log:3", binary=True).tolist()
-    [1024.0, 2048.0, 4096.0]
+    >>> parse_range("1k..4k:log:3").tolist()
+    [1000.0, 2000.0, 4000.0]
     >>> parse_range("0.5,0.75").tolist()
     [0.5, 0.75]
     """
     text = text.strip()
     match = _RANGE.match(text)
     if match is None:
-        values = np.array([_number(v, binary, text, convert) for v in text.split(",")])
+        values = np.array([_number(v, text, convert) for v in text.split(",")])
         return np.unique(np.round(values)) if integer else values
-    lo, hi = (_number(match[k], binary, text, convert) for k in ("lo", "hi"))
+    lo, hi = (_number(match[k], text, convert) for k in ("lo", "hi"))
     scale = match["scale"] or "lin"
     if scale == "log" and (lo <= 0 or hi <= 0):
         raise QueryError(f"range {text!r}", "a log range needs positive ends")
     if match["n"] is None and integer and scale == "lin":
+        if hi - lo >= MAX_POINTS:
+            raise QueryError(f"range {text!r}", f"at most {MAX_POINTS:,} points per range; "
+                                                "give N, e.g. 1..1e9:log:32")
         return np.arange(math.ceil(lo), math.floor(hi) + 1, dtype=float)
     n = int(match["n"]) if match["n"] else DEFAULT_POINTS
     if n < 1:
         raise QueryError(f"range {text!r}", "needs at least one point")
+    if n > MAX_POINTS:
+        raise QueryError(f"range {text!r}", f"at most {MAX_POINTS:,} points per range")
     values = np.geomspace(lo, hi, n) if scale == "log" else np.linspace(lo, hi, n)
     if integer:
         return np.unique(np.round(values))
@@ -356,16 +354,13 @@ def parse_range(text: str, integer: bool = False, binary: bool = False,
     return np.array([float(f"{v:.12g}") for v in values])
 
 
-def _number(text: str, binary: bool, whole: str, convert=None) -> float:
-    match = _VALUE.match(text)
-    if match is None and convert is not None and text.strip():
+def _number(text: str, whole: str, convert=None) -> float:
+    if _VALUE.match(text):
+        return float(parse_quantity(text).magnitude)
+    if convert is not None and text.strip():
         return convert(text)
-    if match is None:
-        raise QueryError(f"range {whole!r}", f"{text.strip()!r} is not a number (write e.g. "
-                                             "1k..128k:log:32, 1..256 or 1,8,64)")
-    step = 1024.0 if binary else 1000.0
-    power = {"": 0, "k": 1, "K": 1, "M": 2, "G": 3}[match[2]]
-    return float(match[1]) * step ** power
+    raise QueryError(f"range {whole!r}", f"{text.strip()!r} is not a number (write e.g. "
+                                         "1k..128k:log:32, 1..256 or 1,8,64)")
 
 
 # scenario labels -------------------------------------------------------------------------

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import re
 
 import pint
+
+from .errors import ValueTextError
 
 # Each definition says why it exists; pint's own definitions cover SI, bytes, bits,
 # binary prefixes (GiB) and watt-hours (kWh).
@@ -23,6 +26,7 @@ _DEFINITIONS = [
     "FLOP = [flop] = _ = flop = FLOPs",  # work; a dimension so FLOP/s is never confused with byte/s
     "request = [request] = _ = req = requests",  # a sequence being served; batch is counted in requests
     "GPU_hour = hour",  # reads naturally in USD/GPU_hour; a GPU count is dimensionless
+    "cent = 0.01 * USD = _ = cents",  # power prices are quoted in cents per kWh
 ]
 
 
@@ -42,11 +46,86 @@ Quantity = ureg.Quantity
 Unit = ureg.Unit
 pint.set_application_registry(ureg)
 
-_NUMBER_UNIT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+# Caps on the text of one value or unit, each so that hostile text fails at once: pint's
+# parser evaluates `**` itself, so `9**9**9` or `m**9**9**9` would run for ever inside it.
+MAX_TEXT_CHARS = 200  # longer than any real value or unit; bounds pint's work
+MAX_NUMBER_CHARS = 30  # a 10,000-digit number or 1e999999 is refused before any arithmetic
+MAX_EXPONENT = 16  # exponents are small number literals: no 10**400, no power towers
+
+# A number written with one of these letters right after it (and nothing else glued on)
+# is that many of the unit: SI thousands, so 32k is 32,000, never 32,768.
+SUFFIXES = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
+
+_NUMBER = r"(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?"
+_TOKEN = re.compile(rf"(?P<name>[^\W\d]\w*)|(?P<number>{_NUMBER})|(?P<power>\*\*|\^)"
+                    r"|(?P<space>\s+)|(?P<op>.)", re.S)
+# pint's tokenizer silently drops characters it does not know ("15 €/kWh" reads as 15/kWh,
+# "5 m,s" as 5 ms), so only these may appear between the names and numbers of a unit
+_UNIT_OPERATORS = frozenset("*/()+-.%·")
+_LEAD = re.compile(rf"([-+]?)\s*(\$?)\s*({_NUMBER})")
+_NOT_FINITE = re.compile(r"[-+]?\$?\s*(nan|inf|infinity)(?!\w)", re.I)
 
 
-def parse_unit(text: str) -> pint.Unit:
-    """A unit from text; ``"1"`` or ``""`` is dimensionless."""
+def check_text(text: str, what: str = "a unit") -> None:
+    """Refuse unit text that pint would read wrongly or without bound; nothing is evaluated.
+
+    Raises ``ValueTextError`` for text over ``MAX_TEXT_CHARS``, a number literal over
+    ``MAX_NUMBER_CHARS`` or beyond a float, an exponent that is not a number literal of at
+    most ``MAX_EXPONENT`` (``m**9**9``, ``m**x``), a number right after another number or
+    a name (pint would multiply them: ``1.2.3 m``, ``5 m 3``), or a character pint does not
+    read.
+    """
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueTextError(text, f"longer than {MAX_TEXT_CHARS} characters", what)
+    tokens = [(m.lastgroup, m.group(), m.start()) for m in _TOKEN.finditer(text)
+              if m.lastgroup != "space"]
+    for i, (kind, token, column) in enumerate(tokens):
+        if kind == "number":
+            _number(token, text, what, column)
+            # pint multiplies what it finds side by side: "1.2.3 m" would be 0.36 m
+            if i and (tokens[i - 1][0] in ("number", "name") or tokens[i - 1][1] == ")"):
+                raise ValueTextError(text, f"the number {token} follows "
+                                           f"{tokens[i - 1][1]!r} with no operator between",
+                                     what, column + 1)
+        elif kind == "op" and token not in _UNIT_OPERATORS:
+            raise ValueTextError(text, f"{token!r} is not part of a unit (units are pint's, "
+                                       "e.g. 'USD/kWh', 'TB/s', 'byte/token')", what, column + 1)
+        elif kind == "power":
+            _check_exponent(tokens, i, text, what)
+
+
+def _check_exponent(tokens, i, text, what):
+    j = i + 1 + (i + 1 < len(tokens) and tokens[i + 1][1] in ("-", "+"))
+    if j >= len(tokens) or tokens[j][0] != "number":
+        raise ValueTextError(text, "an exponent must be a number literal, e.g. m**2", what,
+                             tokens[i][2] + 1)
+    if abs(_number(tokens[j][1], text, what, tokens[j][2])) > MAX_EXPONENT:
+        raise ValueTextError(text, f"exponent {tokens[j][1]} is larger than {MAX_EXPONENT}",
+                             what, tokens[j][2] + 1)
+    if j + 1 < len(tokens) and tokens[j + 1][0] == "power":
+        raise ValueTextError(text, "a power of a power (a**b**c) is not allowed; write "
+                                   "(a**b)**c", what, tokens[j + 1][2] + 1)
+
+
+def _number(token: str, text: str, what: str, column: int) -> float:
+    if len(token) > MAX_NUMBER_CHARS:
+        raise ValueTextError(text, f"number longer than {MAX_NUMBER_CHARS} characters", what,
+                             column + 1)
+    value = float(token.replace("_", ""))
+    if not math.isfinite(value):
+        raise ValueTextError(text, f"{token} is too large: values must be finite", what,
+                             column + 1)
+    return value
+
+
+def parse_unit(text) -> pint.Unit:
+    """A unit from text; ``"1"`` or ``""`` is dimensionless.
+
+    The text is checked first (``check_text``); raises ``ValueTextError`` (a ValueError)
+    for anything that is not a unit.
+    """
+    if isinstance(text, pint.Unit):
+        return text
     return _parse_unit(str(text).strip())
 
 
@@ -56,38 +135,106 @@ def parse_unit(text: str) -> pint.Unit:
 def _parse_unit(text: str) -> pint.Unit:
     if text in ("", "1", "dimensionless"):
         return ureg.dimensionless
-    return ureg.Unit(text)
-
-
-def parse_quantity(text) -> pint.Quantity:
-    """A quantity from ``"4096 token"``, ``"500 USD/Mtok"``, a number, or a Quantity.
-
-    pint's own parser reads the text: it tokenizes and never calls ``eval``.
-    Raises ``ValueError`` naming the text when it is not a number with a unit.
-    """
-    if isinstance(text, pint.Quantity):
-        return text
-    if isinstance(text, bool):
-        raise ValueError(f"expected a number with a unit, got {text!r}")
-    if isinstance(text, (int, float)):
-        return Quantity(float(text), ureg.dimensionless)
-    if not isinstance(text, str):
-        raise ValueError(f"expected a number with a unit, got {text!r}")
-    stripped = text.strip().replace("_", "") if _looks_like_number(text) else text.strip()
+    check_text(text)
     try:
-        q = ureg.Quantity(stripped)
-    except Exception as exc:  # pint's parser also raises AssertionError on malformed text
-        raise ValueError(f"cannot read {text!r} as a number with a unit ({exc})") from None
+        return ureg.Unit(text)
+    except Exception as exc:  # pint's parser raises several types on malformed text
+        raise ValueTextError(text, _pint_reason(exc), "a unit") from None
+
+
+def parse_quantity(text, unit=None) -> pint.Quantity:
+    """A value from text or a number: the one way values are read, everywhere.
+
+    Presets, ``given`` values, ``--set``, ``--vary``/``--range``/sweep ends, constraint
+    right-hand sides and unit literals in rules all come here. Accepted forms:
+
+    * a number with a unit, spaced or not: ``"4096 token"``, ``"4.8TB/s"``,
+      ``"500 USD/Mtok"``, ``"65 percent"``, ``"65%"``; units are pint's, so ``"4 ktok"`` is
+      4,000 tokens and ``"1 GiB"`` is 2**30 bytes;
+    * a bare number, ``"128"``, ``128``, ``"1e9"``, ``"1_000"``: in ``unit``;
+    * a number with a suffix ``k``/``K``, ``M`` or ``G``, alone or before a unit:
+      SI thousands, millions, billions (``"32k"`` is 32,000 in ``unit``, ``"32k token"``
+      32,000 tokens). A 32K context of 32,768 tokens is written ``"32768 token"``;
+    * money: ``"$0.15/kWh"``, ``"$8k"`` (dollars), ``"15 cent/kWh"``, ``"0.15 USD/kWh"``.
+
+    Refused, with ``ValueTextError`` (a ValueError) naming the text and why, before pint
+    evaluates anything: text without a number (``"MB"``), NaN or infinite values, number
+    literals over ``MAX_NUMBER_CHARS`` characters or beyond a float (``"1e999999"``),
+    exponents that are not small literals (``"9**9**9"``, ``"10**400"``), characters pint
+    would silently drop (``"15 €/kWh"``), text over ``MAX_TEXT_CHARS`` characters.
+
+    Parameters
+    ----------
+    text : str, number or pint.Quantity
+    unit : str or pint.Unit, optional
+        The unit of a bare number; dimensionless when not given.
+
+    Examples
+    --------
+    >>> parse_quantity("32k", "token")
+    <Quantity(32000.0, 'token')>
+    >>> parse_quantity("$0.15/kWh") == parse_quantity("15 cent/kWh")
+    True
+    """
+    bare_unit = ureg.dimensionless if unit is None else parse_unit(unit)
+    if isinstance(text, pint.Quantity):
+        return _finite(text, text)
+    if isinstance(text, bool) or not isinstance(text, (str, numbers.Real)):
+        raise ValueTextError(repr(text), "expected text such as '4096 token', or a number")
+    if not isinstance(text, str):
+        try:
+            return _finite(Quantity(float(text), bare_unit), text)
+        except OverflowError:
+            raise ValueTextError(repr(text), "too large: values must be finite") from None
+    return _finite(_read(text.strip(), text, bare_unit), text)
+
+
+def _read(s: str, text: str, bare_unit) -> pint.Quantity:
+    if len(s) > MAX_TEXT_CHARS:
+        raise ValueTextError(text, f"longer than {MAX_TEXT_CHARS} characters")
+    if _NOT_FINITE.match(s):
+        raise ValueTextError(text, "values must be finite")
+    lead = _LEAD.match(s)
+    if lead is None:
+        raise ValueTextError(text, "it has no number (write e.g. '4096 token' or '4.8 TB/s')")
+    sign, dollar, number = lead.groups()
+    magnitude = _number(number, text, "a number with a unit", lead.start(3))
+    magnitude = -magnitude if sign == "-" else magnitude
+    rest = s[lead.end():]
+    factor = SUFFIXES.get(rest[:1]) if rest[1:2] in ("", " ", "\t") else None
+    if factor:
+        magnitude, rest = magnitude * factor, rest[1:]
+    unit_text = rest.strip()
+    if dollar:
+        unit_text = "USD" + (unit_text if unit_text[:1] in ("", "/", "*") else " " + unit_text)
+    if not unit_text:
+        return Quantity(magnitude, bare_unit)
+    try:
+        return Quantity(magnitude, _parse_unit(unit_text))
+    except ValueTextError as exc:
+        if dollar or factor:
+            raise ValueTextError(text, exc.reason) from None
+        unit_error = exc
+    # not "number unit": an arithmetic form such as "1/3" or "2 * 3 m", read by pint whole
+    check_text(s, "a number with a unit")
+    try:
+        q = ureg.Quantity(s)
+    except Exception:  # pint's parser raises several types on malformed text
+        raise ValueTextError(text, unit_error.reason) from None
     if not isinstance(q, pint.Quantity):  # a bare number
-        q = Quantity(float(q), ureg.dimensionless)
-    if not _NUMBER_UNIT.match(stripped):
-        # "MB" alone parses as 1 MB; a value must say how much, so require a number
-        raise ValueError(f"cannot read {text!r} as a number with a unit: it has no number")
+        q = Quantity(float(q), bare_unit)
     return Quantity(float(q.magnitude), q.units)
 
 
-def _looks_like_number(text: str) -> bool:
-    return bool(re.fullmatch(r"\s*[-+]?[\d_]+(\.[\d_]*)?([eE][-+]?\d+)?\s*", text))
+def _finite(q: pint.Quantity, raw) -> pint.Quantity:
+    magnitude = q.magnitude
+    if isinstance(magnitude, numbers.Real) and not math.isfinite(magnitude):
+        raise ValueTextError(raw if isinstance(raw, str) else repr(raw), "values must be finite")
+    return q
+
+
+def _pint_reason(exc: Exception) -> str:
+    return str(exc).strip() or f"pint could not read it ({type(exc).__name__})"
 
 
 @functools.lru_cache(maxsize=None)

@@ -254,3 +254,22 @@ class MissingExtraError(CostgraphError, ImportError):
     def message(self) -> str:
         return (f"{self.feature} needs the `{self.extra}` extra ({self.package}): "
                 f"pip install 'costgraph[{self.extra}]'")
+
+
+class OutputError(CostgraphError, OSError):
+    """A file that was asked for cannot be written there; says what to do instead.
+
+    Also an ``OSError`` (with the system's ``errno`` where there is one), so code that
+    catches a failed write the usual way still catches it.
+    """
+
+    def __init__(self, path: str, problem: str, fix: str = "", errno: int | None = None):
+        self.path, self.problem, self.fix = str(path), problem, fix
+        OSError.__init__(self, errno, problem, str(path))
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.problem, self.fix, self.errno))
+
+    def message(self) -> str:
+        fix = f"; {self.fix}" if self.fix else ""
+        return f"cannot write {self.path}: {self.problem}{fix}"

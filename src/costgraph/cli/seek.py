@@ -9,8 +9,8 @@ import typer
 from costgraph.units import format_quantity
 
 from .common import (ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt, WhereOpt,
-                     check_diagram_path, echo, echo_json, parse_range, query, save_diagram,
-                     table)
+                     check_diagram_path, check_names, check_where, echo, echo_json, parse_range,
+                     query, save_diagram, table)
 from .show import constraint_table
 
 
@@ -41,12 +41,18 @@ def seek(maximize: Annotated[Optional[str], typer.Option(
             --vary batch=1..512 --explain -o context.svg
     """
     if (maximize is None) == (minimize is None):
-        raise typer.BadParameter("give exactly one of --maximize NAME or --minimize NAME",
+        raise typer.BadParameter("give exactly one of --maximize NAME or --minimize NAME, "
+                                 "e.g. --maximize context_len",
                                  param_hint="--maximize/--minimize")
+    check_names([maximize] if maximize is not None else [], "--maximize",
+                "--maximize context_len")
+    check_names([minimize] if minimize is not None else [], "--minimize",
+                "--minimize cost_per_mtok")
+    decisions = parse_vary(vary)
     check_diagram_path(output)
     q = query(rules, preset, set_)
     found = q.model.seek(**({"maximize": maximize} if maximize else {"minimize": minimize}),
-                         subject_to=list(where or []), vary=parse_vary(vary),
+                         where=check_where(q.model, where), vary=decisions,
                          given=q.given, presets=q.presets)
     if json:
         echo_json(found.to_dict())
@@ -63,8 +69,14 @@ def parse_vary(items: list[str] | None) -> dict[str, tuple | None]:
     """
     vary: dict[str, tuple | None] = {}
     for item in items or []:
-        name, sep, span = item.partition("=")
-        vary[name.strip()] = parse_range(span, "--vary") if sep else None
+        name, sep, span = (part.strip() for part in item.partition("="))
+        if not name:
+            raise typer.BadParameter(f"{item!r} has no name; e.g. --vary batch=1..512 or "
+                                     "--vary batch (its declared bounds)", param_hint="--vary")
+        if name in vary:
+            raise typer.BadParameter(f"{name} is varied twice; give it once",
+                                     param_hint="--vary")
+        vary[name] = parse_range(span, "--vary", name) if sep else None
     return vary
 
 

@@ -56,7 +56,8 @@ RulesOpt = Annotated[Optional[Path], typer.Option(
     "--rules", metavar="DIR", help="Load the rules in DIR instead of the bundled ones.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 ExplainOpt = Annotated[bool, typer.Option(
-    "--explain", help="Also print the derivation: every step, its formula, numbers and source.")]
+    "--explain", help="Also print the derivation: every step, its formula, numbers and source "
+                      "(the --json output always holds it).")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE",
     help="Write the derivation diagram; the extension picks the format: "

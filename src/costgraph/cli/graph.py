@@ -50,6 +50,9 @@ def graph(name: NameArg, output: OutputOpt = None, preset: PresetOpt = None,
         costgraph graph memory_time --depth 2 --format mermaid
     """
     check_names([name], "NAME", "costgraph graph cost_per_mtok")
+    if format is not None and json:
+        raise typer.BadParameter(f"{format.value!r} is for the text printed without --json; "
+                                 "--json prints the nodes and edges", param_hint="--format")
     if format is not None and output is not None:
         raise typer.BadParameter(f"{format.value!r} is for the text printed without --output; "
                                  f"with --output {output} its extension picks the format "

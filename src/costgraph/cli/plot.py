@@ -9,7 +9,7 @@ import typer
 
 from costgraph.plots import KINDS
 
-from .common import (PresetOpt, RulesOpt, SetOpt, WhereOpt, check_names, check_presets,
+from .common import (PresetOpt, RulesOpt, SetOpt, check_names, check_presets,
                      check_quantities, check_where, parse_assignments, parse_range, query)
 from .sweep import check_outputs, write_outputs
 
@@ -73,7 +73,10 @@ def plot(kind: Annotated[str, typer.Argument(
              "--vary", metavar="NAME=VALUES",
              help="pareto: a decision and its values (default batch, n_gpus and "
                   "precision); repeatable.")] = None,
-         where: WhereOpt = None,
+         where: Annotated[Optional[list[str]], typer.Option(
+             "--where", metavar="CONSTRAINT",
+             help='pareto: an inequality the points drawn must meet, e.g. "step_time <= 50 '
+                  'ms"; repeatable (the declared constraints always apply).')] = None,
          preset: PresetOpt = None, set_: SetOpt = None, rules: RulesOpt = None):
     """Draw a chart of the scenario: cost curves, roofline, cost stacks, levers, spread.
 

@@ -362,7 +362,9 @@ class CostgraphGroup(TyperGroup):
             info_name, args, parent, **extra), list(args))
 
     def invoke(self, ctx: typer.Context):
-        args = [*ctx._protected_args, *ctx.args]
+        # the command and its arguments, not parsed yet (the attribute's name varies by click)
+        protected = getattr(ctx, "_protected_args", None)
+        args = [*(protected if protected is not None else ctx.protected_args), *ctx.args]
         command = f"costgraph {args[0]}" if args and args[0] in self.commands else "costgraph"
         return guarded(lambda: super(CostgraphGroup, self).invoke(ctx), args, command)
 

@@ -335,3 +335,22 @@ class ValueTextError(CostgraphError, ValueError):
         where = f" (at column {self.column})" if self.column is not None else ""
         text = self.text if len(self.text) <= 80 else self.text[:60] + "…"
         return f"cannot read {text!r} as {self.what}: {self.reason}{where}"
+
+
+class OutputError(CostgraphError, OSError):
+    """A file that was asked for cannot be written there; says what to do instead.
+
+    Also an ``OSError`` (with the system's ``errno`` where there is one), so code that
+    catches a failed write the usual way still catches it.
+    """
+
+    def __init__(self, path: str, problem: str, fix: str = "", errno: int | None = None):
+        self.path, self.problem, self.fix = str(path), problem, fix
+        OSError.__init__(self, errno, problem, str(path))
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.problem, self.fix, self.errno))
+
+    def message(self) -> str:
+        fix = f"; {self.fix}" if self.fix else ""
+        return f"cannot write {self.path}: {self.problem}{fix}"

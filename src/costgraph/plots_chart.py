@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import MissingExtraError, QueryError
+from .files import writing
 from .table import Table
 from .units import format_unit
 
@@ -20,6 +21,18 @@ FIGSIZE = (7.5, 4.6)  # inches; at DPI a README image stays well under 150 KB
 DPI = 110
 IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 DATA_SUFFIXES = (".csv", ".json")
+
+
+def require_matplotlib():
+    """The matplotlib module; MissingExtraError with the install command when it is absent.
+
+    Callers that will draw ask first, so the error comes before the work, not after it.
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingExtraError("plotting", "plot", "matplotlib") from None
+    return matplotlib
 
 
 def matplotlib_figure():
@@ -72,12 +85,13 @@ class Chart:
         elif suffix == ".json":
             self.data.to_json(path)
         elif suffix in IMAGE_SUFFIXES:
-            from matplotlib import rc_context
-
+            matplotlib = require_matplotlib()
             # a fixed hash salt and no date keep SVG output identical run to run
-            with rc_context({"svg.hashsalt": "costgraph"}):
+            with matplotlib.rc_context({"svg.hashsalt": "costgraph"}):
                 metadata = {"Date": None} if suffix in (".svg", ".pdf") else {}
-                self.figure().savefig(path, metadata=metadata)
+                figure = self.figure()
+                with writing(path):
+                    figure.savefig(path, metadata=metadata)
         else:
             raise QueryError(f"cannot write a chart to {path.name}",
                              f"use one of {', '.join(IMAGE_SUFFIXES + DATA_SUFFIXES)}")

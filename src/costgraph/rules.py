@@ -163,7 +163,8 @@ def load_ruleset(folder: str | Path) -> RuleSet:
         reason = getattr(exc, "strerror", None) or exc
         raise RuleSetError([Problem(str(root)[:200], "", f"not a usable path: {reason}")]) from None
     if not is_folder:
-        raise RuleSetError([Problem(str(root), "", "no such rules folder")])
+        what = "is a file, not a rules folder" if root.exists() else "no such rules folder"
+        raise RuleSetError([Problem(str(root), "", what)])
     loader = _Loader(root)
     return loader.run()
 

@@ -11,7 +11,7 @@
 The decision variables are the quantities in ``vary`` plus the objective itself when it is
 an input (maximising ``context_len`` chooses ``context_len``, within its declared bounds
 unless ``vary`` narrows them). Every constraint declared in the rules applies, besides the
-ones in ``subject_to``. The search runs on the compiled path (see ``costgraph.seek_search``);
+ones in ``where``. The search runs on the compiled path (see ``costgraph.seek_search``);
 the answer is then solved exactly, so ``s.result`` explains every number at the optimum.
 """
 
@@ -118,8 +118,9 @@ class SeekResult:
                 + (f" at {at}" if at else "") + ">")
 
 
-def seek(model, maximize: str | None = None, minimize: str | None = None, subject_to=(),
-         vary: dict | None = None, given: dict | None = None, presets=None) -> SeekResult:
+def seek(model, maximize: str | None = None, minimize: str | None = None, where=(),
+         vary: dict | None = None, given: dict | None = None, presets=None, *,
+         subject_to=()) -> SeekResult:
     """Maximise or minimise one quantity over the ``vary`` quantities, under constraints.
 
     Parameters
@@ -127,9 +128,12 @@ def seek(model, maximize: str | None = None, minimize: str | None = None, subjec
     model : Model
     maximize, minimize : str
         The objective; give exactly one.
-    subject_to : list of str or ConstraintDef
-        Extra constraints, e.g. ``"cost_per_mtok <= 500 USD/Mtok"`` (the ids of declared
-        constraints are accepted and change nothing: those always apply).
+    where : str, ConstraintDef, or a list of them
+        Extra constraints, as the command line's ``--where``: e.g.
+        ``"cost_per_mtok <= 500 USD/Mtok"`` (the ids of declared constraints are accepted
+        and change nothing: those always apply).
+    subject_to
+        The same as ``where``, under its earlier name; give one of the two.
     vary : dict
         ``{name: (low, high)}``: the inputs the search may change, within these bounds
         (numbers in the declared unit, text with units, or None for the declared bound).
@@ -145,7 +149,8 @@ def seek(model, maximize: str | None = None, minimize: str | None = None, subjec
     QueryError, UnknownQuantityError, DimensionError, BoundsError, NotWholeError
         The question cannot be asked as written (checked before any search).
     """
-    query = _Query.build(model, maximize, minimize, subject_to, vary, given, presets)
+    query = _Query.build(model, maximize, minimize, _stated(where, subject_to), vary, given,
+                         presets)
     evaluate = on_choices(_evaluator(model, query), query.choices)
     problem = Problem(query.variables, evaluate, [c.id for c in query.constraints],
                       [_strict(c) for c in query.constraints],
@@ -157,6 +162,27 @@ def seek(model, maximize: str | None = None, minimize: str | None = None, subjec
     if outcome.unbounded:
         raise _unbounded(query, *outcome.unbounded)
     return _result(model, query, outcome)
+
+
+def _stated(where, subject_to) -> tuple[str, tuple]:
+    """(the keyword used, its constraints): ``where`` or ``subject_to``, never both."""
+    where, subject_to = _items(where), _items(subject_to)
+    if where and subject_to:
+        raise QueryError("seek", "give the constraints as where= or as subject_to= (the same "
+                                 "thing under its earlier name), not both")
+    return ("subject_to", subject_to) if subject_to else ("where", where)
+
+
+def _items(constraints) -> tuple:
+    """One constraint or an iterable of them, as a tuple (anything else is refused later)."""
+    if constraints is None:
+        return ()
+    if isinstance(constraints, (str, ConstraintDef)):
+        return (constraints,)
+    try:
+        return tuple(constraints)
+    except TypeError:
+        return (constraints,)
 
 
 def _strict(cdef: ConstraintDef) -> bool:
@@ -208,7 +234,7 @@ class _Query:
         return tuple(v.name for v in self.variables)
 
     @classmethod
-    def build(cls, model, maximize, minimize, subject_to, vary, given, presets) -> "_Query":
+    def build(cls, model, maximize, minimize, stated, vary, given, presets) -> "_Query":
         if (maximize is None) == (minimize is None):
             raise QueryError("seek", "give exactly one of maximize= or minimize=, "
                                      "e.g. maximize='context_len'")
@@ -240,7 +266,7 @@ class _Query:
         variables = tuple(choice_variable(n, choices[n]) if n in choices else
                           Variable(n, _magnitude(lo, -math.inf), _magnitude(hi, math.inf),
                                    quantities[n].integer) for n, (lo, hi) in bounds.items())
-        return cls(objective, sense, variables, bounds, _constraints(model, subject_to),
+        return cls(objective, sense, variables, bounds, _constraints(model, *stated),
                    given, presets, known, choices)
 
 
@@ -318,11 +344,10 @@ def _magnitude(q, open_end: float) -> float:
     return open_end if q is None else float(q.magnitude)
 
 
-def _constraints(model, subject_to) -> tuple[ConstraintDef, ...]:
-    """Every declared constraint, then the stated ones, each once."""
-    items = [subject_to] if isinstance(subject_to, (str, ConstraintDef)) else list(subject_to)
+def _constraints(model, keyword: str, stated: tuple) -> tuple[ConstraintDef, ...]:
+    """Every declared constraint, then the stated ones (given as ``keyword``), each once."""
     out = {c.id: c for c in model.constraints()}
-    for item in items:
+    for item in stated:
         if isinstance(item, ConstraintDef):
             out.setdefault(item.id, item)
         elif isinstance(item, str):
@@ -330,8 +355,8 @@ def _constraints(model, subject_to) -> tuple[ConstraintDef, ...]:
                 cdef = model.constraint(item)
                 out.setdefault(cdef.id, cdef)
         else:
-            raise QueryError("subject_to", f"expected constraint text such as "
-                                           f"'step_time <= 50 ms', got {item!r}")
+            raise QueryError(keyword, f"expected constraint text such as "
+                                      f"'step_time <= 50 ms', got {item!r}")
     return tuple(out.values())
 
 

@@ -22,6 +22,7 @@ from .expr import PintBackend, translate
 from .plan import Block, Plan, active_branches
 from .provenance import Step
 from .units import base_factor, format_quantity, from_base, to_base
+from .value_checks import check_derived, evaluate
 
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
 _BRANCHY = (sympy.Max, sympy.Min)
@@ -55,14 +56,14 @@ def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[
 
 
 def _evaluate(model, rule, steps):
-    values = {n: steps[n].value for n in rule.expr.names}
-    return translate(rule.expr, PintBackend(values))
+    return evaluate(model, rule, steps)
 
 
 def _forward(model, name, steps) -> Step:
     rule = model.ruleset.rule_for(name)
     unit = model.ruleset.quantities[name].pint_unit
     value = _evaluate(model, rule, steps).to(unit)
+    check_derived(model, name, value, rule, steps)
     return Step(name, value, "derived", rule.id, f"{name} = {rule.expr.text}",
                 rule.inputs, rule.source)
 

@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .files import writing
 from .units import Quantity, format_unit, parse_unit
 
 
@@ -149,5 +150,6 @@ def write_json(data: dict, path=None) -> str | None:
 def _deliver(text: str, path) -> str | None:
     if path is None:
         return text
-    Path(path).write_text(text, encoding="utf-8")
+    with writing(path):
+        Path(path).write_text(text, encoding="utf-8")
     return None

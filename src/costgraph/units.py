@@ -186,6 +186,10 @@ def parse_quantity(text, unit=None) -> pint.Quantity:
             return _finite(Quantity(float(text), bare_unit), text)
         except OverflowError:
             raise ValueTextError(repr(text), "too large: values must be finite") from None
+    digit = next((c for c in text if not c.isascii() and c.isdigit()), None)
+    if digit is not None:  # Python reads '１２８' as 128: a look-alike, refused like names
+        raise ValueTextError(text, f"{digit!r} is not an ASCII digit; write numbers with the "
+                                   "digits 0-9")
     return _finite(_read(text.strip(), text, bare_unit), text)
 
 

@@ -9,8 +9,11 @@ command group:
    ``costgraph.cli.common`` and putting an ``Example:`` in every command's help;
 2. add the module's name to ``COMMANDS`` below (one line).
 
-Errors derived from ``costgraph.errors.CostgraphError`` need no handling in a command: the
-group prints them as one line on stderr and exits with status 1.
+A command needs no error handling of its own: whatever it raises, the group prints as one
+line on stderr with an exit status (1 for a ``CostgraphError``, 2 for a command line that
+cannot be read, 70 for a bug; an answer that breaks a declared constraint exits with 3), and as a JSON error object on stdout under ``--json`` (see
+``costgraph.cli.failures``). Check what can be checked (option values with
+``common.parse_*``/``check_*``, output paths with ``check_output``) before the work.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: stable text, paragraphs and examples kept as written
     help="What does an LLM output token cost, and why? Solve, seek and explain costs "
          "derived from first principles by a graph of rules with units.\n\n"
-         "Example:\n\n    costgraph solve --find cost_per_mtok --explain",
+         "Example:\n\n    costgraph solve --find cost_per_mtok --explain\n\n"
+         "Exit status: 0 done, 1 an error (one line on stderr; under --json also a JSON "
+         "error object on stdout), 2 a command line that cannot be read, 3 a bug in "
+         "costgraph: set COSTGRAPH_DEBUG=1 to see its traceback.",
 )
 
 

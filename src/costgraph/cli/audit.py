@@ -9,7 +9,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from .common import JsonOpt, RulesOpt, echo, echo_json, table, wrapped
+from costgraph.files import writing
+
+from .common import (JsonOpt, RulesOpt, check_output, check_presets, echo, echo_json,
+                     load_model, table, wrapped)
 
 FileArg = Annotated[Path, typer.Argument(
     metavar="FILE", help="A claims file (YAML): see docs/audit.md for the format.")]
@@ -39,11 +42,13 @@ def audit(file: FileArg, preset: AuditPresetOpt = None, json: JsonOpt = False,
         costgraph audit examples/essay-claims.yaml
         costgraph audit examples/essay-claims.yaml -p default --markdown audit.md
     """
-    import costgraph as cg
-
-    report = cg.load(rules).audit(file, presets=preset or None)
+    check_output(markdown)
+    model = load_model(rules)
+    check_presets(model, preset)
+    report = model.audit(file, presets=preset or None)
     if markdown is not None:
-        markdown.write_text(report.to_markdown(), encoding="utf-8")
+        with writing(markdown):
+            markdown.write_text(report.to_markdown(), encoding="utf-8")
         typer.echo(f"wrote {markdown}", err=True)
     if json:
         echo_json(report.to_dict())

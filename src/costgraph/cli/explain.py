@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .common import JsonOpt, PresetOpt, RulesOpt, SetOpt, echo, echo_json, query
+from .common import JsonOpt, PresetOpt, RulesOpt, SetOpt, check_names, echo, echo_json, query
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The quantity to explain.")]
 
@@ -23,6 +23,7 @@ def explain(name: NameArg, preset: PresetOpt = None, set_: SetOpt = None,
     \b
         costgraph explain cost_per_mtok --set context_len="32768 token"
     """
+    check_names([name], "NAME", "costgraph explain cost_per_mtok")
     q = query(rules, preset, set_)
     result = q.model.solve(given=q.given, find=[name], presets=q.presets)
     if json:

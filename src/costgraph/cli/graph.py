@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .common import (JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt, check_diagram_path,
-                     echo_json, query, save_diagram)
+                     check_names, echo_json, query, save_diagram)
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The quantity to draw.")]
 
@@ -33,8 +33,9 @@ def graph(name: NameArg, output: OutputOpt = None, preset: PresetOpt = None,
           direction: Annotated[Direction, typer.Option(
               "--direction", help="Lay out left to right (LR) or top to bottom (TB).")
           ] = Direction.LR,
-          format: Annotated[TextFormat, typer.Option(
-              "--format", help="Text printed when there is no --output.")] = TextFormat.dot,
+          format: Annotated[Optional[TextFormat], typer.Option(
+              "--format", help="Text printed when there is no --output: dot (the default) "
+                               "or mermaid. With --output, FILE's extension picks.")] = None,
           json: JsonOpt = False, rules: RulesOpt = None):
     """Draw how a value is derived: quantities, the rules between them, and constraints.
 
@@ -48,6 +49,14 @@ def graph(name: NameArg, output: OutputOpt = None, preset: PresetOpt = None,
         costgraph graph cost_per_mtok -o cost.svg
         costgraph graph memory_time --depth 2 --format mermaid
     """
+    check_names([name], "NAME", "costgraph graph cost_per_mtok")
+    if format is not None and json:
+        raise typer.BadParameter(f"{format.value!r} is for the text printed without --json; "
+                                 "--json prints the nodes and edges", param_hint="--format")
+    if format is not None and output is not None:
+        raise typer.BadParameter(f"{format.value!r} is for the text printed without --output; "
+                                 f"with --output {output} its extension picks the format "
+                                 "(.dot, .mmd for Mermaid, .svg...)", param_hint="--format")
     check_diagram_path(output)
     q = query(rules, preset, set_)
     result = q.model.solve(given=q.given, find=[name], presets=q.presets)
@@ -58,7 +67,7 @@ def graph(name: NameArg, output: OutputOpt = None, preset: PresetOpt = None,
     if json:
         echo_json(diagram.to_dict())
     elif output is None:
-        typer.echo(diagram.source if format is TextFormat.dot else diagram.mermaid, nl=False)
+        typer.echo(diagram.mermaid if format is TextFormat.mermaid else diagram.source, nl=False)
 
 
 def register(app: typer.Typer) -> None:

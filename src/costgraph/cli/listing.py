@@ -13,8 +13,8 @@ from costgraph.errors import UnknownPresetError, UnknownQuantityError, closest
 from costgraph.schema import PRESET_KINDS
 from costgraph.units import format_quantity
 
-from .common import (JsonOpt, RulesOpt, echo, echo_json, fail, one_line, plural, table,
-                     wrapped)
+from .common import (JsonOpt, RulesOpt, echo, echo_json, fail, load_model, one_line, plural,
+                     table, wrapped)
 
 QuantityKind = Enum("QuantityKind", {k: k for k in ("input", "derived")}, type=str)
 PresetKind = Enum("PresetKind", {k: k for k in PRESET_KINDS}, type=str)
@@ -39,9 +39,7 @@ def quantities(name: NameArg = None,
         costgraph quantities --kind input
         costgraph quantities context_len
     """
-    import costgraph as cg
-
-    model = cg.load(rules)
+    model = load_model(rules)
     infos = model.quantities()
     if name is not None:
         return _one_quantity(model, infos, name, json)
@@ -124,9 +122,7 @@ def rules_(name: NameArg = None, json: JsonOpt = False, rules: RulesOpt = None):
         costgraph rules memory.kv_bytes_per_token
         costgraph rules step_time
     """
-    import costgraph as cg
-
-    model = cg.load(rules)
+    model = load_model(rules)
     all_rules, constraints = model.rules(), model.constraints()
     if name is not None:
         return _one_rule(all_rules, constraints, name, json)
@@ -194,9 +190,7 @@ def presets(name: NameArg = None,
         costgraph presets --kind hardware
         costgraph presets h200
     """
-    import costgraph as cg
-
-    model = cg.load(rules)
+    model = load_model(rules)
     found = model.presets(kind.value if kind else None)
     if name is not None:
         preset = next((p for p in model.presets() if p.name == name), None)

@@ -9,9 +9,9 @@ import typer
 
 from costgraph.plots import KINDS
 
-from .common import PresetOpt, RulesOpt, SetOpt, parse_range, query
-from .common import WhereOpt
-from .sweep import check_outputs, parse_assignments, write_outputs
+from .common import (PresetOpt, RulesOpt, SetOpt, check_names, check_presets,
+                     check_quantities, check_where, parse_assignments, parse_range, query)
+from .sweep import check_outputs, write_outputs
 
 # which kind-specific options each kind reads; any other given option is refused
 ACCEPTS = {
@@ -64,7 +64,7 @@ def plot(kind: Annotated[str, typer.Argument(
          samples: Annotated[Optional[int], typer.Option(
              "--samples", "-n", min=2, help="uncertainty: draws (default 100000).")] = None,
          seed: Annotated[Optional[int], typer.Option(
-             "--seed", help="uncertainty: the seed (default 0).")] = None,
+             "--seed", min=0, help="uncertainty: the seed (default 0).")] = None,
          quantities: Annotated[Optional[str], typer.Option(
              "--quantities", metavar="X,Y",
              help="pareto: the two quantities traded (default step_time,cost_per_mtok).")
@@ -73,7 +73,10 @@ def plot(kind: Annotated[str, typer.Argument(
              "--vary", metavar="NAME=VALUES",
              help="pareto: a decision and its values (default batch, n_gpus and "
                   "precision); repeatable.")] = None,
-         where: WhereOpt = None,
+         where: Annotated[Optional[list[str]], typer.Option(
+             "--where", metavar="CONSTRAINT",
+             help='pareto: an inequality the points drawn must meet, e.g. "step_time <= 50 '
+                  'ms"; repeatable (the declared constraints always apply).')] = None,
          preset: PresetOpt = None, set_: SetOpt = None, rules: RulesOpt = None):
     """Draw a chart of the scenario: cost curves, roofline, cost stacks, levers, spread.
 
@@ -89,7 +92,6 @@ def plot(kind: Annotated[str, typer.Argument(
     if kind not in KINDS:
         raise typer.BadParameter(f"{kind!r} is not a kind of plot; choose one of "
                                  f"{', '.join(KINDS)}", param_hint="KIND")
-    paths = check_outputs(output)
     options = {"find": find, "lines": lines, "x": x, "scenario": scenario, "region": region,
                "target": target, "range_": range_, "samples": samples, "seed": seed,
                "quantities": quantities, "vary": vary, "where": where}
@@ -97,10 +99,29 @@ def plot(kind: Annotated[str, typer.Argument(
         if value not in (None, []) and name not in ACCEPTS[kind]:
             raise typer.BadParameter(f"{OPTION_NAMES[name]} does not apply to {kind} plots",
                                      param_hint=OPTION_NAMES[name])
+    check_names([v for v in (find, target) if v is not None], "--find/--target",
+                "--target cost_per_mtok")
+    arguments = _arguments(kind, options)
+    paths = check_outputs(output)
     q = query(rules, preset, set_)
-    chart = KINDS[kind](q.model, presets=q.presets, given=q.given,
-                        **_arguments(kind, options))
+    _check(q.model, arguments)
+    chart = KINDS[kind](q.model, presets=q.presets, given=q.given, **arguments)
     write_outputs(paths, chart.data, lambda: chart)
+
+
+def _check(model, arguments: dict) -> None:
+    """Refuse unknown quantities and presets, naming the option that gave them."""
+    for key, option in (("find", "--find"), ("target", "--target"), ("x", "--quantities"),
+                        ("y", "--quantities")):
+        if key in arguments:
+            check_quantities(model, [arguments[key]], option)
+    if "scenarios" in arguments:
+        check_presets(model, [p for bar in arguments["scenarios"].values() for p in bar],
+                      "--scenario")
+    if "names" in arguments:
+        check_presets(model, arguments["names"], "--region")
+    if "subject_to" in arguments:
+        check_where(model, arguments["subject_to"])
 
 
 def _arguments(kind: str, o: dict) -> dict:
@@ -113,23 +134,27 @@ def _arguments(kind: str, o: dict) -> dict:
     elif kind == "roofline":
         args.update(batches=o["lines"])
     elif kind == "stack" and o["scenario"]:
-        bars = parse_assignments(o["scenario"], "--scenario")
+        bars = parse_assignments(o["scenario"], "--scenario", "--scenario bf16=default+bf16")
         args["scenarios"] = {label: spec.split("+") for label, spec in bars.items()}
     elif kind == "regions":
         args.update(names=o["region"] or None)
     elif kind == "tornado":
         args.update(target=o["target"], ranges={
-            n: parse_range(s, "--range")
-            for n, s in parse_assignments(o["range_"], "--range").items()} or None)
+            n: parse_range(s, "--range", n)
+            for n, s in parse_assignments(o["range_"], "--range", "batch=32..128").items()}
+            or None)
     elif kind == "uncertainty":
         args.update(target=o["target"], samples=o["samples"], seed=o["seed"])
     elif kind == "pareto":
         if o["quantities"]:
             pair = [n.strip() for n in o["quantities"].split(",")]
-            if len(pair) != 2:
-                raise typer.BadParameter("expected two names, X,Y", param_hint="--quantities")
+            if len(pair) != 2 or not all(pair):
+                raise typer.BadParameter(f"{o['quantities']!r} is not two names X,Y; e.g. "
+                                         "--quantities step_time,cost_per_mtok",
+                                         param_hint="--quantities")
             args.update(x=pair[0], y=pair[1])
-        args.update(vary=parse_assignments(o["vary"], "--vary") or None,
+        args.update(vary=parse_assignments(o["vary"], "--vary", "--vary batch=1..512:log:16")
+                    or None,
                     subject_to=list(o["where"] or []))
     return {k: v for k, v in args.items() if v is not None}
 

@@ -9,8 +9,8 @@ import typer
 from costgraph.units import format_quantity
 
 from .common import (ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt, WhereOpt,
-                     check_diagram_path, echo, echo_json, number_or_text, parse_range, query,
-                     save_diagram, table, warn)
+                     check_diagram_path, check_names, check_where, echo, echo_json,
+                     number_or_text, parse_range, query, save_diagram, table, warn)
 from .show import constraint_table
 
 
@@ -42,12 +42,18 @@ def seek(maximize: Annotated[Optional[str], typer.Option(
             --vary batch=1..512 --explain -o context.svg
     """
     if (maximize is None) == (minimize is None):
-        raise typer.BadParameter("give exactly one of --maximize NAME or --minimize NAME",
+        raise typer.BadParameter("give exactly one of --maximize NAME or --minimize NAME, "
+                                 "e.g. --maximize context_len",
                                  param_hint="--maximize/--minimize")
+    check_names([maximize] if maximize is not None else [], "--maximize",
+                "--maximize context_len")
+    check_names([minimize] if minimize is not None else [], "--minimize",
+                "--minimize cost_per_mtok")
+    decisions = parse_vary(vary)
     check_diagram_path(output)
     q = query(rules, preset, set_)
     found = q.model.seek(**({"maximize": maximize} if maximize else {"minimize": minimize}),
-                         subject_to=list(where or []), vary=parse_vary(vary),
+                         where=check_where(q.model, where), vary=decisions,
                          given=q.given, presets=q.presets)
     warn(found.result.warnings)
     if json:
@@ -67,11 +73,18 @@ def parse_vary(items: list[str] | None) -> dict[str, object]:
     """
     vary: dict[str, object] = {}
     for item in items or []:
-        name, sep, span = item.partition("=")
+        name, sep, span = (part.strip() for part in item.partition("="))
+        if not name:
+            raise typer.BadParameter(f"{item!r} has no name; e.g. --vary batch=1..512 or "
+                                     "--vary batch (its declared bounds)", param_hint="--vary")
+        if name in vary:
+            raise typer.BadParameter(f"{name} is varied twice; give it once",
+                                     param_hint="--vary")
         if sep and "," in span and ".." not in span:
-            vary[name.strip()] = {number_or_text(v.strip()) for v in span.split(",") if v.strip()}
+            vary[name] = {number_or_text(v.strip(), "--vary", item)
+                          for v in span.split(",") if v.strip()}
         else:
-            vary[name.strip()] = parse_range(span, "--vary") if sep else None
+            vary[name] = parse_range(span, "--vary", name) if sep else None
     return vary
 
 

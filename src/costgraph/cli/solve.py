@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from .common import (INFEASIBLE_EXIT, ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt,
-                     check_diagram_path, echo_json, query, save_diagram, warn)
+from .common import (INFEASIBLE_EXIT, ExplainOpt, JsonOpt, OutputOpt, PresetOpt, RulesOpt,
+                     SetOpt, check_diagram_path, check_names, echo_json, query, save_diagram,
+                     warn)
 from .show import print_result
 
 FindOpt = Annotated[list[str], typer.Option(
@@ -30,6 +31,7 @@ def solve(find: FindOpt, preset: PresetOpt = None, set_: SetOpt = None,
 
         costgraph solve --find context_len --set cost_per_mtok="2 USD/Mtok"
     """
+    check_names(find, "--find", "--find cost_per_mtok")
     check_diagram_path(output)
     q = query(rules, preset, set_)
     result = q.model.solve(given=q.given, find=find, presets=q.presets)

@@ -2,7 +2,9 @@
 
 Each command calls one function of the Python API (``Model.sweep``, ``levers``,
 ``uncertainty``, ``pareto``). ``-o FILE`` is repeatable and its extension picks what is
-written: ``.csv`` or ``.json`` for the data, ``.png``, ``.svg`` or ``.pdf`` for the chart.
+written: ``.csv`` or ``.json`` for the data; for levers, uncertainty and pareto also
+``.png``, ``.svg`` or ``.pdf`` for the chart (a sweep has no one chart: ``costgraph plot``
+draws them).
 """
 
 from __future__ import annotations
@@ -12,54 +14,58 @@ from typing import Annotated, Optional
 
 import typer
 
+from costgraph.table import write_json
 from costgraph.units import Quantity, format_number, format_quantity, parse_unit
 
-from .common import JsonOpt, PresetOpt, RulesOpt, SetOpt, WhereOpt, echo, echo_json, query
-from .common import table
+from .common import (JsonOpt, PresetOpt, RulesOpt, SetOpt, WhereOpt, check_names,
+                     check_output, check_quantities, check_where, echo, echo_json,
+                     parse_assignments, query, table)
 
 FilesOpt = Annotated[Optional[list[Path]], typer.Option(
     "--output", "-o", metavar="FILE",
     help="Write to FILE; the extension picks what: .csv or .json (the data), .png, .svg or "
          ".pdf (the chart). Repeatable.")]
+DataFilesOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--output", "-o", metavar="FILE",
+    help="Write the grid to FILE: .csv or .json. Repeatable.")]
+FindOpt = Annotated[list[str], typer.Option(
+    "--find", "-f", metavar="NAME", help="A quantity to evaluate; repeatable.")]
 PROGRESS_FROM = 200_000  # points; smaller sweeps finish before a bar would be worth drawing
 DATA = (".csv", ".json")
 IMAGES = (".png", ".svg", ".pdf")
+AXIS_EXAMPLE = "batch=1..256 or context_len=1k..128k:log:32"
 
 
 def check_outputs(paths, images: bool = True) -> list[Path]:
-    """Refuse an unknown extension before any work is done."""
+    """Refuse, before any work, an extension that cannot be written, a path no file can be
+    written to, and a chart when matplotlib is missing."""
     allowed = DATA + (IMAGES if images else ())
     for path in paths or []:
+        if path.is_dir():
+            check_output(path)  # "it is a folder" says more than "no extension"
         if path.suffix.lower() not in allowed:
             raise typer.BadParameter(f"cannot write {path.name}: use one of "
                                      f"{', '.join(allowed)}", param_hint="--output")
+    for path in paths or []:
+        check_output(path)
+    if any(path.suffix.lower() in IMAGES for path in paths or []):
+        from costgraph.plots_chart import require_matplotlib
+
+        require_matplotlib()
     return list(paths or [])
 
 
 def write_outputs(paths, data, chart=None) -> None:
-    """Write each path: ``data`` (has to_csv/to_json) or ``chart()`` for images."""
+    """Write each path: ``data`` (to_csv, to_dict) or ``chart()`` for images."""
     for path in paths:
         suffix = path.suffix.lower()
         if suffix == ".csv":
             data.to_csv(path)
         elif suffix == ".json":
-            data.to_json(path)
+            write_json(data.to_dict(), path)
         else:
             chart().save(path)
         typer.echo(f"wrote {path}", err=True)
-
-
-def parse_assignments(items, option: str) -> dict[str, str]:
-    """``["batch=1..256", "precision=fp16,fp8"]`` → ``{"batch": "1..256", ...}``."""
-    out = {}
-    for item in items or []:
-        name, sep, spec = item.partition("=")
-        if not sep or not name.strip() or not spec.strip():
-            raise typer.BadParameter(f"expected NAME=VALUES, e.g. batch=1..256 or "
-                                     f"context_len=1k..128k:log:32; got {item!r}",
-                                     param_hint=option)
-        out[name.strip()] = spec.strip()
-    return out
 
 
 def progress_bar(total: int, enabled: bool | None):
@@ -85,9 +91,8 @@ def sweep(vary: Annotated[list[str], typer.Argument(
               help="What to vary: LO..HI[:lin|:log][:N] or V1,V2,... (k, M, G suffixes; for "
                    "token quantities k is 1024, as in 128k context) or preset names for a "
                    "name that is no quantity (precision=fp16,fp8).")],
-          find: Annotated[list[str], typer.Option(
-              "--find", "-f", metavar="NAME", help="A quantity to evaluate; repeatable.")],
-          output: FilesOpt = None, preset: PresetOpt = None, set_: SetOpt = None,
+          find: FindOpt, output: DataFilesOpt = None, preset: PresetOpt = None,
+          set_: SetOpt = None,
           progress: Annotated[Optional[bool], typer.Option(
               "--progress/--no-progress",
               help="Show a progress bar (default: for long sweeps at a terminal).")] = None,
@@ -103,9 +108,11 @@ def sweep(vary: Annotated[list[str], typer.Argument(
     \b
         costgraph sweep context_len=1k..128k:log:32 batch=1..256 --find cost_per_mtok -o out.csv
     """
+    check_names(find, "--find", "--find cost_per_mtok")
+    axes = parse_assignments(vary, "NAME=VALUES", AXIS_EXAMPLE)
     paths = check_outputs(output, images=False)
     q = query(rules, preset, set_)
-    axes = parse_assignments(vary, "NAME=VALUES")
+    check_quantities(q.model, find, "--find")
     from costgraph.sweep import make_axis
 
     total = 1
@@ -158,12 +165,13 @@ def levers(target: Annotated[str, typer.Argument(metavar="TARGET",
     """
     from costgraph.cli.common import parse_range
 
+    check_names([target], "TARGET", "costgraph levers cost_per_mtok")
+    ranges = {name: parse_range(span, "--range", name)
+              for name, span in parse_assignments(range_, "--range", "batch=32..128").items()}
+    if plot and not any(p.suffix.lower() in IMAGES for p in output or []):
+        output = [*(output or []), Path(f"levers-{target}.png")]
     paths = check_outputs(output)
-    if plot and not any(p.suffix.lower() in IMAGES for p in paths):
-        paths.append(Path(f"levers-{target}.png"))
     q = query(rules, preset, set_)
-    ranges = {name: parse_range(span, "--range")
-              for name, span in parse_assignments(range_, "--range").items()}
     result = q.model.levers(target, presets=q.presets, given=q.given, ranges=ranges,
                             rank=rank)
     if json:
@@ -202,7 +210,7 @@ def uncertainty(target: Annotated[str, typer.Argument(
                 samples: Annotated[int, typer.Option(
                     "--samples", "-n", min=2, help="Number of draws.")] = 100_000,
                 seed: Annotated[int, typer.Option(
-                    "--seed", help="Seed: the same seed gives the same numbers.")] = 0,
+                    "--seed", min=0, help="Seed: the same seed gives the same numbers.")] = 0,
                 output: FilesOpt = None, preset: PresetOpt = None, set_: SetOpt = None,
                 json: JsonOpt = False, rules: RulesOpt = None):
     """Propagate the presets' input ranges to a quantity: percentiles and what drives them.
@@ -215,6 +223,7 @@ def uncertainty(target: Annotated[str, typer.Argument(
     \b
         costgraph uncertainty cost_per_mtok --samples 200000 --seed 7 -o spread.png
     """
+    check_names([target], "TARGET", "costgraph uncertainty cost_per_mtok")
     paths = check_outputs(output)
     q = query(rules, preset, set_)
     result = q.model.uncertainty(target, samples=samples, seed=seed, presets=q.presets,
@@ -275,10 +284,13 @@ def pareto(x: Annotated[str, typer.Argument(metavar="X", help="First quantity, e
             --vary n_gpus=1,2,4,8 --vary precision=fp16,fp8,fp4 --where "step_time <= 50 ms" \\
             -o front.csv -o front.png
     """
+    check_names([x, y], "X Y", "costgraph pareto step_time cost_per_mtok")
+    decisions = parse_assignments(vary, "--vary", "--vary batch=1..512:log:16")
     paths = check_outputs(output)
     q = query(rules, preset, set_)
-    decisions = parse_assignments(vary, "--vary")
-    result = q.model.pareto(x, y, decisions, subject_to=list(where or []), given=q.given,
+    check_quantities(q.model, [x, y], "X Y")
+    where = check_where(q.model, where)
+    result = q.model.pareto(x, y, decisions, subject_to=where, given=q.given,
                             presets=q.presets, maximize=list(maximize or []))
     if json:
         echo_json(result.to_dict())
@@ -289,7 +301,7 @@ def pareto(x: Annotated[str, typer.Argument(metavar="X", help="First quantity, e
     def chart():
         from costgraph.plots import pareto_front
 
-        return pareto_front(q.model, x, y, decisions, subject_to=list(where or []),
+        return pareto_front(q.model, x, y, decisions, subject_to=where,
                             presets=q.presets, given=q.given, maximize=list(maximize or []))
 
     write_outputs(paths, result, chart)

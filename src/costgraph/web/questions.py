@@ -137,9 +137,10 @@ def axis_points(model, name: str, spec: str) -> int:
 
 def sweep_axes(model, limits: Limits, vary) -> dict[str, str]:
     """``vary`` items as {name: spec}, refused when the grid exceeds the point limit."""
-    from costgraph.cli.sweep import parse_assignments
+    from costgraph.cli.common import parse_assignments
 
-    axes = cli_parse(parse_assignments, limits.items("vary", vary, assigned=True), "vary")
+    axes = cli_parse(parse_assignments, limits.items("vary", vary, assigned=True), "vary",
+                     "vary=batch=1..256")
     if not axes:
         raise QueryError("vary", "give a quantity and its values, e.g. vary=batch=1..256")
     total = 1
@@ -157,11 +158,11 @@ def sweep(model, limits: Limits, vary, find, p, set_):
 
 
 def levers(model, limits: Limits, target, range_, rank, p, set_):
-    from costgraph.cli.common import parse_range
-    from costgraph.cli.sweep import parse_assignments
+    from costgraph.cli.common import parse_assignments, parse_range
 
     s = scenario(limits, p, set_)
-    spans = cli_parse(parse_assignments, limits.items("range", range_, assigned=True), "range")
+    spans = cli_parse(parse_assignments, limits.items("range", range_, assigned=True), "range",
+                      "range=batch=32..128")
     ranges = {n: cli_parse(parse_range, span, "range") for n, span in spans.items()}
     if rank not in ("elasticity", "swing"):
         raise QueryError("rank", f"{rank!r} is not a ranking; use elasticity or swing")

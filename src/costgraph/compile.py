@@ -44,7 +44,9 @@ class _Stage:
 class CompiledFunction:
     """Call with keyword arrays (declared units); returns arrays in declared units.
 
-    ``find`` given as a string returns one array; as a list, a dict of arrays.
+    ``find`` given as a string returns one array; as a list, a dict of arrays. A point whose
+    inputs lie outside their declared bounds, or whose solved inputs have no admissible value,
+    is NaN in every output and margin (so it never counts as feasible).
     """
 
     def __init__(self, model, find, inputs, known_values, single: bool, constraints=(),
@@ -69,6 +71,10 @@ class CompiledFunction:
         self.plan = plan
         known = known | frozenset(plan.defaulted)
         self._in_factor = np.array([base_factor(rs.quantities[n].unit)[0] for n in self.inputs])
+        # an input outside its declared bounds (batch -5) is no point at all: NaN throughout
+        self._in_bounds = [(-np.inf if rs.quantities[n].low is None else rs.quantities[n].low,
+                            np.inf if rs.quantities[n].high is None else rs.quantities[n].high)
+                           for n in self.inputs]
         self._out_factor = {n: base_factor(rs.quantities[n].unit)[0] for n in self.find}
         fixed = {**known_values, **{n: fallback[n] for n in plan.defaulted}}
         self._constants = {model.symbols[n]: sympy.Float(to_base(v), 17)
@@ -131,7 +137,7 @@ class CompiledFunction:
         out = {}
         for name, fn in self._outputs.items():
             out[name] = _masked(_evaluate(fn, base, solved, shape) / self._out_factor[name],
-                                solved)
+                                [*base, *solved])
         return out[self.find[0]] if self.single else out
 
     def margins(self, **arrays) -> dict:
@@ -141,7 +147,7 @@ class CompiledFunction:
         when the right side is zero; 0 when both are.
         """
         base, solved, shape = self._run(arrays)
-        return {cid: _masked(_evaluate(fn, base, solved, shape), solved)
+        return {cid: _masked(_evaluate(fn, base, solved, shape), [*base, *solved])
                 for cid, fn in self._margins.items()}
 
     def _run(self, arrays):
@@ -151,7 +157,8 @@ class CompiledFunction:
             raise TypeError(f"compiled function takes {', '.join(self.inputs)}; "
                             f"missing {missing or 'none'}, unexpected {extra or 'none'}")
         values = np.broadcast_arrays(*(np.asarray(arrays[n], dtype=float) for n in self.inputs))
-        base = [v * f for v, f in zip(values, self._in_factor)]
+        base = [np.where((v >= lo) & (v <= hi), v * f, np.nan)
+                for v, f, (lo, hi) in zip(values, self._in_factor, self._in_bounds)]
         shape = values[0].shape if values else ()
         solved = []
         for stage in self._stages:
@@ -167,7 +174,8 @@ class CompiledFunction:
 
 
 def _masked(values, solved):
-    """NaN wherever a solved input has no admissible value (the point cannot be)."""
+    """NaN wherever an input is out of its bounds or a solved input has no admissible value
+    (the point cannot be), whether or not this output depends on it."""
     if not solved:
         return values
     bad = np.zeros(np.shape(values), dtype=bool)

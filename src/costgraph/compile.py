@@ -150,9 +150,11 @@ class CompiledFunction:
         if missing or extra:
             raise TypeError(f"compiled function takes {', '.join(self.inputs)}; "
                             f"missing {missing or 'none'}, unexpected {extra or 'none'}")
-        values = np.broadcast_arrays(*(np.asarray(arrays[n], dtype=float) for n in self.inputs))
+        values = [np.asarray(arrays[n], dtype=float) for n in self.inputs]
+        # scaled as given and broadcast by the arithmetic: an input that is the same at every
+        # point (one fitted value against a grid of batches) is never expanded to the grid
+        shape = np.broadcast_shapes(*(v.shape for v in values)) if values else ()
         base = [v * f for v, f in zip(values, self._in_factor)]
-        shape = values[0].shape if values else ()
         solved = []
         for stage in self._stages:
             if stage.direct is not None:

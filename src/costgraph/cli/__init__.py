@@ -23,7 +23,8 @@ import typer
 from .common import CostgraphGroup
 
 # command modules, in the order `costgraph --help` lists them
-COMMANDS = ["solve", "seek", "explain", "graph", "listing", "sources", "sweep", "plot", "audit"]
+COMMANDS = ["solve", "seek", "explain", "graph", "listing", "sources", "sweep", "plot", "audit",
+            "validate"]
 
 app = typer.Typer(
     name="costgraph",

@@ -339,3 +339,22 @@ def test_the_metric_and_step_tables_name_declared_quantities(model):
     for step in STEPS.values():
         assert step.total in declared
         assert all(q in declared for _, q in step.terms), step
+
+
+def test_a_new_model_never_reuses_the_compiled_functions_of_a_dropped_one(make_rules, tmp_path):
+    """Compiled functions are cached per model; a model loaded after another was dropped
+    (and may sit at the same address) compiles its own."""
+    import gc
+
+    points = write(tmp_path / "p.yaml", [point("best", "5000 token/s")])
+    first = make_model(make_rules)
+    assert first.validate([points]).results[0].predicted == pytest.approx(5000)
+    root = first.ruleset.root
+    del first
+    gc.collect()
+    scenarios = root / "presets" / "scenarios.yaml"
+    scenarios.write_text(scenarios.read_text().replace("hbm_capacity: 20 GB",
+                                                       "hbm_capacity: 40 GB"))
+    second = cg.load(root, cache=False)
+    # 300 requests fit in 40 GB: 300 / 40 ms
+    assert second.validate([points]).results[0].predicted == pytest.approx(7500)

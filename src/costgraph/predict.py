@@ -11,13 +11,14 @@ every declared constraint (and the point's limits) holds, where N is the point's
 ``max_concurrency`` or ``DEFAULT_MAX_BATCH``. The search is vectorised too: a geometric grid
 of batches, then a finer grid between the best one's neighbours, then every whole batch between
 the neighbours of that one, taking the smallest batch that reaches the best rate. It finds the
-exact best whole batch when the rate has one peak
-over the batches that fit (the rate of a roofline step grows with the batch until a
-constraint binds); a second peak narrower than a grid step would be missed.
+exact best whole batch when the rate has one peak over the batches that fit (the rate of a
+roofline step grows with the batch until a constraint binds); a second peak narrower than a
+grid step would be missed.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,9 @@ DEFAULT_MAX_BATCH = 16384  # the largest batch a max_throughput point is searche
 _COARSE, _FINE = 64, 32  # grid sizes of the first two stages of the batch search
 _TIE = 1e-9  # rates this close (relative) count as equal when picking the best batch
 _HOLDS = -1e-12  # a relative slack this far below zero is rounding at an exact equality
-_COMPILED: dict = {}  # compiled functions by model and group shape, shared by evaluators
+# compiled functions by group shape, per model (weakly: a model's go with it), shared by the
+# evaluators of one model so that validate and calibrate compile a shape once
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -150,14 +153,15 @@ class Evaluator:
 
     def _compile(self, group: _Group, find, constraints: bool):
         inputs = [CONCURRENCY_QUANTITY, *self.fit, *group.varying]
-        key = (id(self.model), tuple(find), tuple(inputs), group.limits, constraints,
+        key = (tuple(find), tuple(inputs), group.limits, constraints,
                tuple(group.first_presets),
                tuple(sorted((n, str(v)) for n, v in group.first_given.items())))
-        if key not in _COMPILED:
+        compiled = _COMPILED.setdefault(self.model, {})
+        if key not in compiled:
             cons = [*self.model.constraints(), *group.limits] if constraints else ()
-            _COMPILED[key] = self.model.compile(list(find), inputs, given=group.first_given,
-                                                presets=group.first_presets, constraints=cons)
-        return _COMPILED[key]
+            compiled[key] = self.model.compile(list(find), inputs, given=group.first_given,
+                                               presets=group.first_presets, constraints=cons)
+        return compiled[key]
 
     # evaluating -------------------------------------------------------------------------------
 

@@ -167,6 +167,11 @@ def validate(model, files=None, presets=()) -> ValidationReport:
     return ValidationReport(results, tuple(presets or ()))
 
 
+def signed_percent(x: float, digits: int = 0) -> str:
+    """``+12.5%``; a value that rounds to zero reads ``+0%``, never ``-0%``."""
+    return f"{x if round(x * 100, digits) else 0.0:+.{digits}%}"
+
+
 def _row(r: PointResult) -> list[str]:
     p, d = r.point, r.detail
     unit = p.value.units
@@ -174,9 +179,9 @@ def _row(r: PointResult) -> list[str]:
     if d.span is not None:
         lo, hi = (format_number(x) for x in d.span)
         predicted += f" ({lo}…{hi})"
-    error = "no batch fits" if r.error is None else f"{r.error if round(r.error, 3) else 0.0:+.1%}"
+    error = "no batch fits" if r.error is None else signed_percent(r.error, 1)
     if r.span_errors is not None:
-        error += " ({:+.0%}…{:+.0%})".format(*r.span_errors)
+        error += " ({}…{})".format(*(signed_percent(e) for e in r.span_errors))
     limited = "; ".join(part for part in (", ".join(d.limited_by), "breaks " + ", ".join(
         d.violated) if d.violated else "") if part)
     shares = ", ".join(f"{label} {share:.0%}" for label, share in

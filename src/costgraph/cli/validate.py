@@ -172,7 +172,9 @@ def _maybe(x, unit: str = "") -> str:
 
 
 def _percent(x) -> str:
-    return "no batch fits" if x is None else f"{x if round(x, 3) else 0.0:+.1%}"
+    from costgraph.validate import signed_percent
+
+    return "no batch fits" if x is None else signed_percent(x, 1)
 
 
 def register(app: typer.Typer) -> None:

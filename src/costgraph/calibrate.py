@@ -273,10 +273,11 @@ def _bounds(model, name) -> tuple[float, float]:
 
 
 def _keys(source: str):
-    from .bibliography import parse_source
+    """The bibliography keys a source cites, as ``[key]``; reserved keys and free text left out."""
+    from .bibliography import RESERVED, parse_source
 
     try:
-        return [f"[{c.key}]" for c in parse_source(source) if c.key != "derivation"]
+        return [f"[{c.key}]" for c in parse_source(source) if c.key not in RESERVED]
     except ValueError:
         return []
 

@@ -12,6 +12,9 @@ The throughput rows are steady-state serving predictions (`serving_tokens_per_se
 for their batch, prompt and output lengths. The page's A100 table says "out tok/s" without
 "/GPU" while its H100 table says "/GPU"; they are compared here per GPU.
 
+`costgraph calibrate` (docs/validation.md) does the same for many measurements at once and
+any quantities, by least squares, with each value's uncertainty and leave-one-out errors.
+
 Run: python examples/calibration.py
 """
 

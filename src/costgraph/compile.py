@@ -156,10 +156,13 @@ class CompiledFunction:
         if missing or extra:
             raise TypeError(f"compiled function takes {', '.join(self.inputs)}; "
                             f"missing {missing or 'none'}, unexpected {extra or 'none'}")
-        values = np.broadcast_arrays(*(np.asarray(arrays[n], dtype=float) for n in self.inputs))
+        values = [np.asarray(arrays[n], dtype=float) for n in self.inputs]
+        # scaled as given and broadcast by the arithmetic: an input that is the same at every
+        # point (one fitted value against a grid of batches) is never expanded to the grid;
+        # a value outside its declared bounds (batch -5) is no point at all: NaN throughout
+        shape = np.broadcast_shapes(*(v.shape for v in values)) if values else ()
         base = [np.where((v >= lo) & (v <= hi), v * f, np.nan)
                 for v, f, (lo, hi) in zip(values, self._in_factor, self._in_bounds)]
-        shape = values[0].shape if values else ()
         solved = []
         for stage in self._stages:
             if stage.direct is not None:

@@ -140,6 +140,19 @@ class ClaimsFileError(CostgraphError, ValueError):
                           *(f"  - {p}" for p in self.problems)])
 
 
+class MeasurementsFileError(CostgraphError, ValueError):
+    """A measurements file for validate or calibrate has problems; all of them, sorted."""
+
+    def __init__(self, file: str, problems: Sequence[str]):
+        super().__init__(file=file, problems=sorted(set(problems)))
+
+    def message(self) -> str:
+        n = len(self.problems)
+        noun = "error" if n == 1 else "errors"
+        return "\n".join([f"{n} {noun} in measurements file {self.file}:",
+                          *(f"  - {p}" for p in self.problems)])
+
+
 class ExpressionError(CostgraphError, ValueError):
     """An expression is not in the grammar, or is unsafe; nothing was evaluated."""
 

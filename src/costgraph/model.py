@@ -405,6 +405,18 @@ class Model:
 
         return audit(self, claims, **options)
 
+    def validate(self, files=None, presets=()):
+        """Predict measured points and report each error (see ``costgraph.validate``)."""
+        from .validate import validate
+
+        return validate(self, files, presets)
+
+    def calibrate(self, files=None, fit=(), presets=(), loo=False):
+        """Fit input quantities to measured points (see ``costgraph.calibrate``)."""
+        from .calibrate import calibrate
+
+        return calibrate(self, files, fit, presets, loo)
+
     def sweep(self, vary, find, **options):
         """Evaluate ``find`` over the grid of ``vary`` (see ``costgraph.sweep``)."""
         from .sweep import sweep

@@ -27,7 +27,7 @@ from .common import CostgraphGroup
 
 # command modules, in the order `costgraph --help` lists them
 COMMANDS = ["solve", "seek", "explain", "graph", "listing", "sources", "sweep", "plot", "audit",
-            "serve"]
+            "serve", "validate"]
 
 app = typer.Typer(
     name="costgraph",

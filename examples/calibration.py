@@ -26,7 +26,7 @@ import costgraph as cg
 from costgraph.units import format_quantity
 
 SOURCE = "TensorRT-LLM docs/source/performance.md at 138f96d4 [tensorrt-llm-performance-v0.5]"
-LLAMA_2_70B = ["llama-2-70b", "essay-facility", "batch-1", "conventions-costgraph"]
+LLAMA_2_70B = ["llama-2-70b", "essay-facility", "batch-1", "conventions-costgraph", "roofline"]
 A100_FP16 = ["a100-80gb", *LLAMA_2_70B, "fp16"]
 H100_FP8 = ["h100-sxm", *LLAMA_2_70B, "fp8"]
 

@@ -1,6 +1,6 @@
 """`costgraph audit examples/essay-claims.yaml`, run as a user runs it, and the verdicts of
 claims whose verdict follows from the essay's own stated inputs (the reasoning is next to
-each). Then the same claims on a real H200 serving Llama-3-70B (`-p default`), and the
+each). Then the same claims on a real H200 serving Llama-3.1-70B (`-p default`), and the
 summary in docs/audit.md, which must be what the tool prints.
 
 The essay scenario: 3.35 TB/s, 141 GB, 989 TFLOP/s; a 70B model of 70 GB at FP8 with 80 layers
@@ -181,9 +181,9 @@ SUMMARY_IDS = ["s8.1.throughput", "s8.1.step-time", "s8.3.total-mtok", "abstract
                "s9.1.max-batch-32k", "s11.3.texas-text"]
 BLOCKS = {
     "counts": lambda essay, real: (f"- `essay` (the essay's inputs): {essay.summary()}\n"
-                                   f"- `default` (real H200, Llama-3-70B): {real.summary()}\n"),
+                                   f"- `default` (real H200, Llama-3.1-70B): {real.summary()}\n"),
     "summary": lambda essay, real: summary_markdown(
-        essay, SUMMARY_IDS, real, "on a real H200 + Llama-3-70B (`-p default`)"),
+        essay, SUMMARY_IDS, real, "on a real H200 + Llama-3.1-70B (`-p default`)"),
 }
 MARKER = re.compile(r"(<!-- audit:(\w+) -->\n)(.*?)(<!-- /audit:\2 -->)", re.S)
 
@@ -209,7 +209,7 @@ def test_readme_audit_table_is_what_the_tool_prints(reports):
     """The README's findings table is regenerated from the audit like docs/audit.md's
     (``COSTGRAPH_UPDATE_DOCS=1`` rewrites it)."""
     essay, real = reports
-    table = summary_markdown(essay, README_IDS, real, "on a real H200 + Llama-3-70B")
+    table = summary_markdown(essay, README_IDS, real, "on a real H200 + Llama-3.1-70B")
     text = README.read_text()
     fresh = MARKER.sub(lambda m: m.group(1) + table + m.group(4)
                        if m.group(2) == "readme" else m.group(0), text)

@@ -39,13 +39,13 @@ def test_solve_prints_answer_presets_and_constraints():
 
 
 def test_issue_16_an_infeasible_solve_is_flagged_and_exits_3(model):
-    out = run("solve", "--find", "batch", "--set", "tpot=30 ms", code=3)
+    out = run("solve", "--find", "batch", "--set", "tpot=250 ms", code=3)
     assert "memory.hbm_fit        VIOLATED" in out.stdout
     assert "INFEASIBLE: this answer breaks memory.hbm_fit (" in out.stdout
-    as_json = run("solve", "--find", "batch", "--set", "tpot=30 ms", "--json", code=3)
+    as_json = run("solve", "--find", "batch", "--set", "tpot=250 ms", "--json", code=3)
     data = json.loads(as_json.stdout)
     assert (data["feasible"], data["failing"]) == (False, ["memory.hbm_fit"])
-    feasible = run("solve", "--find", "batch", "--set", "tpot=25 ms", "--json")
+    feasible = run("solve", "--find", "batch", "--set", "tpot=200 ms", "--json")
     assert json.loads(feasible.stdout)["feasible"] is True
 
 

@@ -88,7 +88,7 @@ CASES = [
     ([*SEEK, "--where", "cost_per_mtk <= 2 USD/Mtok"], 1,
      "--where: unknown quantity 'cost_per_mtk' in constraint"),
     ([*SEEK, "--where", "cost_per_mtok <= 0.0001 USD/Mtok"], 1,
-     "cost_per_mtok is 0.06251 USD/Mtok at best"),
+     "cost_per_mtok is 0.1312 USD/Mtok at best"),
     (["seek", "--maximize", "context_len", "--minimize", "batch"], 2,
      "give exactly one of --maximize NAME or --minimize NAME"),
     (["seek", "--maximize", ""], 2, "invalid value for --maximize: an empty name"),
@@ -141,7 +141,7 @@ CASES = [
      "exist; create it first (mkdir -p /nonexistent-costgraph)"),
     # numbers that cannot be real, refused by the engine and the parsers
     ([*S, "--set", "hbm_bandwidth=0 TB/s"], 1,
-     "given hbm_bandwidth = 0 TB/s: rule memory.memory_time divides by it"),
+     "given hbm_bandwidth = 0 TB/s: rule throughput.lm_head_time divides by it (through effective_bandwidth)"),
     ([*S, "--set", "context_len=1e308 token"], 1, "not a finite number"),
     ([*S, "--set", "pue=1.2.3"], 1, "cannot read '1.2.3'"),
     ([*S, "--set", "batch=1;2"], 1, "cannot read '1;2'"),

@@ -200,10 +200,12 @@ def test_deepseek_v3_step_bytes_grow_with_the_experts_a_batch_touches(model):
     extra = 58 * (touched - 8) * expert_bytes
     assert mag(many["weight_bytes_read_per_step"] - one["weight_bytes_read_per_step"],
                "byte") == pytest.approx(extra, rel=1e-9)
-    # at batch 1 a step reads the active weights less the (gathered) input embedding: 5.5%
-    active = 37.552e9  # facts.md §2.2, FP8 bytes
+    # at batch 1 a step reads the active weights: the layers' in FP8 (a byte each), the input
+    # embedding only gathered, the LM head in BF16 (two bytes) - as many bytes as active weights
+    active = 37.552e9  # facts.md §2.2, parameters
+    vocab = 129280 * 7168
     assert mag(one["weight_bytes_read_per_step"], "byte") == pytest.approx(
-        active - 129280 * 7168, rel=1e-4)
+        (active - 2 * vocab) + 2 * vocab, rel=1e-4)
 
 
 def test_moe_flops_count_only_active_experts(model):
@@ -244,11 +246,11 @@ def test_seek_over_batch_on_an_moe_model_explains_without_a_closed_form(model):
     """The experts a step touches, E(1 - exp(B log(1 - k/E))), put the batch inside exp():
     sympy cannot rearrange that in reasonable time, so the optimum has no closed form, and
     explain() still answers."""
-    s = model.seek(maximize="batch", subject_to=["tpot <= 20 ms"], vary={"batch": (1, 4096)},
+    s = model.seek(maximize="batch", subject_to=["tpot <= 60 ms"], vary={"batch": (1, 4096)},
                    presets=["default", "deepseek-v3", "tp8"])
-    assert [c.id for c in s.binding] == ["tpot <= 20 ms"]
+    assert [c.id for c in s.binding] == ["tpot <= 60 ms"]
     assert s.closed_form is None
-    assert "tpot <= 20 ms" in s.explain()
+    assert "tpot <= 60 ms" in s.explain()
 
 
 def test_inverse_for_the_batch_of_an_moe_model_is_numeric_and_consistent(model):

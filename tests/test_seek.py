@@ -72,11 +72,11 @@ def test_issue_4_max_context_under_a_price_matches_brute_force(model, presets, l
 
 def test_the_model_limit_binds_at_exactly_its_value(model):
     s = model.seek(maximize="context_len", subject_to=["cost_per_mtok <= 1 USD/Mtok"],
-                   vary={"batch": (1, 4096)})
+                   vary={"batch": (1, 4096)}, presets=["llama-3-70b"])  # built for 8,192
     limit = s.result["max_context_len"]
     assert s.value == limit  # not 1e-13 short of it: the boundary itself holds
     assert [c.id for c in s.binding] == ["context.max_context"]
-    top, batches = brute_max_context(model, ["default"], 1.0, np.arange(1, 129.0),
+    top, batches = brute_max_context(model, ["llama-3-70b"], 1.0, np.arange(1, 129.0),
                                      np.arange(limit.magnitude - 2, limit.magnitude + 3))
     assert top == limit.magnitude
     assert s.point["batch"].magnitude == batches[0]  # ties go to the smallest batch
@@ -90,14 +90,16 @@ def test_hbm_binds_not_the_price(model):
     price = next(c for c in s.constraints if c.id == "cost_per_mtok <= 100 USD/Mtok")
     assert price.slack.magnitude > 1  # dollars of room: the price is not what stops it
     fit = next(c for c in s.binding if c.id == "memory.hbm_fit")
-    assert fit.ratio == pytest.approx(1, abs=1e-9)
+    # the KV cache hands out 32-token blocks: what the pool has left is less than one more
+    block = 32 * s.result["kv_bytes_per_token"].to("byte/token").magnitude
+    assert fit.holds and 0 <= fit.slack.to("byte").magnitude < block
 
 
 def test_explain_shows_the_closed_form_from_the_rules(model):
-    s = model.seek(maximize="context_len", subject_to=["cost_per_mtok <= 0.35 USD/Mtok"],
+    s = model.seek(maximize="context_len", subject_to=["cost_per_mtok <= 0.8 USD/Mtok"],
                    vary={"batch": (1, 4096)})
     cf = s.closed_form
-    assert cf.name == "context_len_max" and cf.constraint == "cost_per_mtok <= 0.35 USD/Mtok"
+    assert cf.name == "context_len_max" and cf.constraint == "cost_per_mtok <= 0.8 USD/Mtok"
     assert cf.value.magnitude == pytest.approx(s.value.magnitude, rel=1e-9)
     assert "kv_bytes_per_token" in cf.expression and "cost_per_gpu_hour" in cf.expression
     text = s.explain()
@@ -108,13 +110,13 @@ def test_explain_shows_the_closed_form_from_the_rules(model):
 def test_closed_form_of_a_whole_number_through_branches(model):
     """The step-time rule takes max() and, for mixtures of experts, where(): the formula
     follows the branches active at the optimum, and the whole-number optimum is its floor."""
-    s = model.seek(minimize="cost_per_mtok", subject_to=["step_time <= 20 ms"],
+    s = model.seek(minimize="cost_per_mtok", subject_to=["step_time <= 30 ms"],
                    vary={"batch": (1, 4096)}, given={"context_len": "2048 token"})
     cf = s.closed_form
-    assert (cf.name, cf.constraint, cf.integer) == ("batch_max", "step_time <= 20 ms", True)
+    assert (cf.name, cf.constraint, cf.integer) == ("batch_max", "step_time <= 30 ms", True)
     assert math.floor(cf.value.magnitude) == s.point["batch"].magnitude
-    assert [c.id for c in s.binding] == ["step_time <= 20 ms"]
-    assert "closed form, from step_time <= 20 ms:" in s.explain()
+    assert [c.id for c in s.binding] == ["step_time <= 30 ms"]
+    assert "closed form, from step_time <= 30 ms:" in s.explain()
 
 
 # --- property tests against brute force ---------------------------------------------------------

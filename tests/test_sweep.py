@@ -107,8 +107,10 @@ def test_a_preset_axis_applies_each_preset_after_the_base(toy):
 
 
 def test_bundled_precision_axis(model):
-    s = model.sweep({"precision": "fp16,fp8"}, "weight_bytes")
-    assert s.values("weight_bytes")[0] == pytest.approx(2 * s.values("weight_bytes")[1])
+    s = model.sweep({"precision": "fp16,fp8"}, ["layer_weight_bytes", "lm_head_bytes"])
+    # the layers halve; the embedding and LM head stay at 16 bits in both
+    assert s.values("layer_weight_bytes")[0] == pytest.approx(2 * s.values("layer_weight_bytes")[1])
+    assert s.values("lm_head_bytes")[0] == s.values("lm_head_bytes")[1]
 
 
 def test_progress_is_reported_to_the_end(toy):

@@ -282,14 +282,16 @@ def test_a_prediction_is_what_solve_gives_at_its_batch(model, v10):
     evaluator = Evaluator(model, v10)
     for p, detail in zip(v10, evaluator.details()):
         r = model.solve(given={**p.given, "batch": detail.batch}, presets=p.presets,
-                        find=["serving_tokens_per_second", "serving_memory_time",
-                              "serving_compute_time", "serving_step_time"])
+                        find=["serving_tokens_per_second", "serving_step_time",
+                              *(q for _, q in STEPS["serving"].terms)])
         assert detail.predicted == pytest.approx(
             float(r["serving_tokens_per_second"].to("token/s").magnitude), rel=1e-9), p.id
         step = r["serving_step_time"]
         shares = dict(detail.shares)
-        assert shares["memory"] == pytest.approx(float(r["serving_memory_time"] / step), 1e-9)
-        assert shares["compute"] == pytest.approx(float(r["serving_compute_time"] / step), 1e-9)
+        for name, quantity in STEPS["serving"].terms:
+            share = float(r[quantity] / step)
+            if share > 0:
+                assert shares[name] == pytest.approx(share, 1e-9), (p.id, name)
 
 
 # --- the shipped set -----------------------------------------------------------------------
@@ -311,7 +313,7 @@ def test_the_validation_set_holds_the_c1_points_as_published(model):
             isl, osl = shape.split("-")
             assert p.given == {"input_len": cg.Quantity(float(isl), "token"),
                                "output_len": cg.Quantity(float(osl), "token")}
-            assert p.presets[1:] == ("llama-3.1-70b", gpu.split("-")[1], "tp1")
+            assert p.presets[1:] == ("llama-3.1-70b", gpu.split("-")[1], "tp1", "trtllm")
 
 
 def test_every_shipped_point_reads_and_cites_a_bibliography_entry(model):

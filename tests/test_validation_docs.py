@@ -22,14 +22,28 @@ from costgraph.validate import ValidationReport, signed_percent
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 BLOCK = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- end of generated -->)", re.S)
-FIT = ("bw_efficiency", "flops_efficiency")
+# each file's stack, and the values of it that were fitted to the file (the rest are cited
+# defaults, assumptions, or values the fit cannot pin, which the stack inherits from trtllm)
+FITS = {
+    "mlperf-inference-v4.1.yaml": ("mlperf", ("flops_efficiency", "layer_overhead",
+                                              "request_overhead")),
+    "trtllm-v0.17.yaml": ("trtllm-0.17", ("bw_efficiency", "flops_efficiency", "layer_overhead",
+                                          "request_overhead", "all_reduce_latency",
+                                          "link_efficiency")),
+    "trtllm-v0.5-v0.6.1.yaml": ("trtllm-0.5", ("flops_efficiency", "bw_efficiency",
+                                               "layer_overhead")),
+    "trtllm-v1.0.yaml": ("trtllm", ("flops_efficiency", "flops_efficiency_fp4",
+                                    "layer_overhead", "request_overhead", "all_reduce_latency",
+                                    "link_efficiency")),
+}
+HOME = "trtllm-v1.0.yaml"  # the default stack's own file; the others test it out of sample
 
 
 def _pct(x) -> str:
     return "—" if x is None else f"{x:.1%}"
 
 
-def metrics_block(model, report, calibrations) -> str:
+def metrics_block(model, runs) -> str:
     rows = ["| metric | predicted by | evaluated | step and its terms |", "|---|---|---|---|"]
     for m in METRICS.values():
         step = STEPS[m.step]
@@ -38,7 +52,12 @@ def metrics_block(model, report, calibrations) -> str:
     return "\n".join(rows)
 
 
-def roofline_block(model, report, calibrations) -> str:
+def _value(x: float) -> str:
+    """A fitted value to three figures; one pressed against a bound of 0 reads as 0."""
+    return "0" if abs(x) < 1e-9 else f"{x:.3g}"
+
+
+def summary_table(report) -> str:
     rows = ["| file | software | points | median \\|error\\| | worst \\|error\\| | within ±10% "
             "| within ±20% |", "|---|---|---|---|---|---|---|"]
     for s in [*report.by_file(), report.summary]:
@@ -50,33 +69,49 @@ def roofline_block(model, report, calibrations) -> str:
     return "\n".join(rows)
 
 
-def calibration_block(model, report, calibrations) -> str:
-    rows = ["| file | fitted (± standard uncertainty) | fit: median, worst \\|error\\| | "
-            "leave-one-out: median, worst |", "|---|---|---|---|"]
-    for file, cal in calibrations.items():
+def stacks_block(model, runs) -> str:
+    return summary_table(runs["stacks"])
+
+
+def roofline_block(model, runs) -> str:
+    return summary_table(runs["roofline"])
+
+
+def transfer_block(model, runs) -> str:
+    return summary_table(runs["transfer"])
+
+
+def calibration_block(model, runs) -> str:
+    rows = ["| file | stack | fitted (± standard uncertainty) | fit: median, worst \\|error\\| | "
+            "leave-one-out: median, worst |", "|---|---|---|---|---|"]
+    for file, cal in runs["calibrations"].items():
         values = "; ".join(
-            f"`{f.name}` {f.value:.3g}" + (f" ± {f.sigma:.2g}" if math.isfinite(f.sigma) else "")
+            f"`{f.name}` {_value(f.value)}"
+            + (f" ± {f.sigma:.2g}" if math.isfinite(f.sigma) else "")
+            + f" {f.unit}".rstrip()
             + ("" if f.pinned else f" (**not pinned**: {f.reason})") for f in cal.fitted)
         fit, loo = cal.summary, cal.loo_summary
-        rows.append(f"| {file} | {values} | {_pct(fit.median)}, {_pct(fit.worst)} | "
+        stack = FITS[Path(file).name][0]
+        rows.append(f"| {file} | `{stack}` | {values} | {_pct(fit.median)}, {_pct(fit.worst)} | "
                     f"{_pct(loo.median)}, {_pct(loo.worst)} |")
     return "\n".join(rows)
 
 
-def ranges_block(model, report, calibrations) -> str:
+def ranges_block(model, runs) -> str:
     lines = []
-    for r in report:
+    for r in runs["stacks"]:
         for name, (low, high) in sorted(r.point.ranges.items()):
             lo, hi = r.span_errors
             lines.append(f"- `{r.point.id}`: with `{name}` from {format_quantity(low)} to "
-                         f"{format_quantity(high)}, the error at the roofline spans "
+                         f"{format_quantity(high)}, the error at the `{FITS[Path(r.point.file).name][0]}` stack spans "
                          f"{signed_percent(lo)} to {signed_percent(hi)} ({signed_percent(r.error)} at "
                          f"{format_quantity(r.point.given[name])})")
     return "\n".join(lines)
 
 
-def points_block(model, report, calibrations) -> str:
+def points_block(model, runs) -> str:
     parts = []
+    report = runs["stacks"]
     for s in report.by_file():
         own = ValidationReport(tuple(r for r in report if r.point.file == s.label), ())
         parts += [f"<details><summary>{s.label}: {s.points} points</summary>", "",
@@ -84,16 +119,45 @@ def points_block(model, report, calibrations) -> str:
     return "\n".join(parts).rstrip("\n")
 
 
-BLOCKS = {"metrics": metrics_block, "roofline": roofline_block,
-          "calibration": calibration_block, "ranges": ranges_block, "points": points_block}
+BLOCKS = {"metrics": metrics_block, "stacks": stacks_block, "roofline": roofline_block,
+          "calibration": calibration_block, "transfer": transfer_block,
+          "ranges": ranges_block, "points": points_block}
 
 
 @pytest.fixture(scope="module")
-def generated(model):
-    report = model.validate()
-    calibrations = {f"validation/{f.name}": model.calibrate([f], fit=FIT, loo=True)
-                    for f in validation_files()}
-    return {name: make(model, report, calibrations) + "\n" for name, make in BLOCKS.items()}
+def runs(model):
+    files = validation_files()
+    return {
+        "stacks": model.validate(),  # every file at its own stack (its defaults say which)
+        "roofline": model.validate(presets=["roofline"]),
+        "transfer": model.validate([f.stem for f in files if f.name != HOME],
+                                   presets=["trtllm"]),
+        "calibrations": {f"validation/{f.name}": model.calibrate([f], fit=FITS[f.name][1],
+                                                                 loo=True) for f in files},
+    }
+
+
+@pytest.fixture(scope="module")
+def generated(model, runs):
+    return {name: make(model, runs) + "\n" for name, make in BLOCKS.items()}
+
+
+def test_every_file_has_its_stack_and_fit():
+    assert sorted(FITS) == sorted(f.name for f in validation_files())
+
+
+@pytest.mark.parametrize("file", sorted(FITS))
+def test_each_shipped_stack_is_what_calibrate_fits(model, runs, file):
+    """A stack's fitted values are the calibration of its file, to the digits it ships with;
+    a value the fit cannot pin is not one the stack may claim was fitted."""
+    stack, names = FITS[file]
+    values = next(p for p in model.presets() if p.name == stack).values
+    fitted = runs["calibrations"][f"validation/{file}"].fitted
+    assert [f.name for f in fitted] == list(names)
+    for f in fitted:
+        shipped = values[f.name].quantity.to(f.unit or "dimensionless").magnitude
+        assert float(f"{f.value:.3g}") == pytest.approx(shipped, rel=1e-9, abs=1e-9), \
+            (stack, f.name, f.value, shipped)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,8 @@ NOT MODELLED   no quantity of that name is declared.
 
 from __future__ import annotations
 
+import ast
+
 import math
 from dataclasses import dataclass
 
@@ -403,14 +405,30 @@ def applicable_breaches(model, result: Result, name: str) -> list[ConstraintStat
     for status in result.constraints:
         if status.holds is not False or status.id not in model.ruleset.constraints:
             continue
-        if _operating_inputs(result, model.ruleset.constraints[status.id].names) & own:
+        if _operating_inputs(result, model.ruleset.constraints[status.id]) & own:
             out.append(status)
     return out
 
 
-def _operating_inputs(result: Result, names) -> set[str]:
-    """The given or preset values the constraint's derived quantities are formed from
-    directly (all their inputs if none is direct; the names if none is derived)."""
+def _operating_inputs(result: Result, cdef) -> set[str]:
+    """The given or preset values that move the constrained side against its limit: those
+    its derived quantities are formed from directly, less what the limit is formed from too
+    (n_gpus scales the KV copies and the memory alike; the batch only the KV)."""
+    left, _, right = cdef.expr.sides()
+    lhs, rhs = _names_in(left, cdef.expr.names), _names_in(right, cdef.expr.names)
+    demand = _direct_inputs(result, lhs)
+    supply = leaves(result, [n for n in rhs if n in result.steps]) | rhs
+    return (demand - supply) or demand
+
+
+def _names_in(node, declared) -> set[str]:
+    """The declared quantities one side of a comparison names."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in declared}
+
+
+def _direct_inputs(result: Result, names) -> set[str]:
+    """The given or preset values the quantities are formed from directly (all their inputs
+    if none is direct; the names if none is derived)."""
     steps = result.steps
     derived = [n for n in names if n in steps and steps[n].inputs]
     if not derived:

@@ -56,11 +56,21 @@ class Step:
 
     A term's share is its time over the total; terms that overlap (memory traffic and
     arithmetic run together) can add up to more than the total. Terms whose quantity the
-    rules do not declare are left out.
+    rules do not declare are left out; rules that declare none of ``terms`` (a step that is
+    one roofline over the whole step) are explained by ``coarse``, its memory and compute times.
     """
 
     total: str
     terms: tuple[tuple[str, str], ...]
+    coarse: tuple[tuple[str, str], ...] = ()
+
+    def declared_terms(self, declared) -> tuple[tuple[str, str], ...]:
+        """The finest breakdown the rules declare: the named terms, else the coarse ones."""
+        for breakdown in (self.terms, self.coarse):
+            found = tuple((label, q) for label, q in breakdown if q in declared)
+            if found:
+                return found
+        return ()
 
 
 @dataclass(frozen=True)
@@ -76,14 +86,20 @@ class Metric:
 
 STEPS = {
     "serving": Step("serving_step_time", (
-        ("memory", "serving_memory_time"), ("compute", "serving_compute_time"),
-        ("communication", "serving_tp_comm_time"), ("KV offload", "serving_kv_offload_time"))),
+        ("matmuls", "serving_gemm_time"), ("LM head", "lm_head_time"),
+        ("attention", "serving_attention_time"), ("elementwise", "activation_time"),
+        ("prompt chunks", "serving_prefill_time"), ("communication", "serving_tp_comm_time"),
+        ("fixed overhead", "step_overhead_time"), ("KV offload", "serving_kv_offload_time")),
+        (("memory", "serving_memory_time"), ("compute", "serving_compute_time"))),
     "decode": Step("step_time", (
-        ("memory", "memory_time"), ("compute", "compute_time"),
-        ("communication", "tp_comm_time"), ("KV offload", "kv_offload_time"))),
+        ("matmuls", "gemm_time"), ("LM head", "lm_head_time"), ("attention", "attention_time"),
+        ("elementwise", "activation_time"), ("communication", "tp_comm_time"),
+        ("fixed overhead", "step_overhead_time"), ("KV offload", "kv_offload_time")),
+        (("memory", "memory_time"), ("compute", "compute_time"))),
     "prefill": Step("ttft", (
-        ("memory", "prefill_memory_time"), ("compute", "prefill_compute_time"),
-        ("communication", "prefill_tp_comm_time"), ("KV transfer", "kv_transfer_time"))),
+        ("matmuls", "prefill_gemm_time"), ("attention", "prefill_attention_time"),
+        ("elementwise", "prefill_activation_time"), ("communication", "prefill_tp_comm_time"),
+        ("fixed overhead", "prefill_overhead_time"), ("KV transfer", "kv_transfer_time"))),
 }
 
 METRICS = {m.name: m for m in (
@@ -120,6 +136,7 @@ class GivenSpec(_Schema):
 class PointSpec(_Schema):
     id: str = Field(min_length=1)
     presets: list[str] | None = None
+    stack: str | None = None  # the stack preset of the software measured, after the presets
     given: dict[str, Raw | GivenSpec] = {}
     metric: str | None = None
     concurrency: int | None = Field(default=None, ge=1)
@@ -135,6 +152,7 @@ class PointSpec(_Schema):
 
 class DefaultsSpec(_Schema):
     presets: list[str] | None = None
+    stack: str | None = None
     given: dict[str, Raw | GivenSpec] = {}
     metric: str | None = None
     max_concurrency: int | None = Field(default=None, ge=1)
@@ -311,7 +329,9 @@ class _Reader:
     def point(self, spec: PointSpec, item) -> Measurement | None:
         d = self.spec.defaults
         before = len(self.problems)
-        presets = self.presets(item, spec.presets if spec.presets is not None else d.presets)
+        stack = spec.stack or d.stack
+        presets = self.presets(item, [*(spec.presets if spec.presets is not None else
+                                        d.presets or []), *([stack] if stack else [])])
         metric = self.metric(item, spec.metric or d.metric)
         given, ranges = self.given(item, {**d.given, **spec.given})
         value = self.value(item, spec.value, metric)

@@ -100,13 +100,15 @@ def constraint_limits(model, grid, x, line, lines, find, presets, given) -> dict
 
 
 def _boundary(f, cid, fixed, name, lo, hi, iterations: int = 60) -> float:
-    """Bisect (in log space) for where the slack of ``cid`` changes sign between lo and hi."""
+    """Bisect (in log space) for where the slack of ``cid`` changes sign between lo and hi;
+    the last value that holds (a slack that steps, as a KV pool of whole blocks does, has no
+    zero to find, only a last point on the right side of its step)."""
     a, b = np.log(lo), np.log(hi)
     for _ in range(iterations):
         mid = 0.5 * (a + b)
         holds = f.margins(**fixed, **{name: np.exp(mid)})[cid] >= 0
         a, b = (mid, b) if holds else (a, mid)
-    return float(np.exp(0.5 * (a + b)))
+    return float(np.exp(a))
 
 
 def _paint_lines(ax, model, grid, data, x, line, lines, find, limits):

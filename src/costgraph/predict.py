@@ -321,7 +321,7 @@ class Evaluator:
     def _shares(self, group, j, params, batch):
         step = STEPS[group.metric.step]
         declared = self.model.ruleset.quantities
-        terms = [(label, q) for label, q in step.terms if q in declared]
+        terms = step.declared_terms(declared)
         if step.total not in declared or not terms:
             return ()
         if group.terms is None:

@@ -168,7 +168,8 @@ def derivation_graph(result, name: str | None = None, *, include=(), depth: int 
     if constraints:
         for status in result.constraints:
             used = _constraint_names(status, result)
-            if used & names:
+            # a broken constraint is always drawn: the diagram must not look like a plan
+            if used & names or (status.holds is False and used):
                 statuses.append((status, used))
                 names |= _closure(result, sorted(used), None if depth is None else 0)
     nodes, edges = _quantity_parts(result, names, name, set(chosen))

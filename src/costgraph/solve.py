@@ -93,7 +93,10 @@ def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, 
         comp = model.planner.composite(q, plan.known)
         subs = {symbols[n]: sympy.Float(base[n], 17) for n in _names(comp) if n in base}
         scale = abs(base[q]) or 1.0
-        residuals.append(((comp.xreplace(subs) - sympy.Float(base[q], 17)) / scale, q))
+        # numbers folded to floats before sympy sees them: an exact log(2) beside float
+        # coefficients sends solve's simplification into powers it never finishes
+        residual = ((comp.xreplace(subs) - sympy.Float(base[q], 17)) / scale).evalf(17)
+        residuals.append((residual, q))
     unknowns = block.unknowns
     if len(unknowns) == 1:
         value, method = _solve_one(model, unknowns[0], residuals[0][0], fallback, block)

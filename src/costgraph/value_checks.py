@@ -49,12 +49,25 @@ def check_derived(model, name: str, value, rule, steps) -> None:
 def _divides_by_zero(model, rule, steps) -> InvalidValueError:
     zeros = [n for n in rule.inputs if n in steps and float(steps[n].value.magnitude) == 0]
     if zeros:
-        name = zeros[0]
+        name = _zero_origin(steps, zeros[0])
+        via = "" if name == zeros[0] else f" (through {zeros[0]})"
         return InvalidValueError(_origin(steps[name]), name, format_quantity(steps[name].value),
-                                 f"rule {rule.id} divides by it ({rule.expr.text}); a "
+                                 f"rule {rule.id} divides by it{via} ({rule.expr.text}); a "
                                  "non-zero value is needed")
     return InvalidValueError(f"rule {rule.id}:", rule.defines, "undefined",
                              f"{rule.expr.text} divides by zero at {_inputs(rule, steps)}")
+
+
+def _zero_origin(steps, name: str, seen=()) -> str:
+    """The given or preset value a derived zero comes from (hbm_bandwidth behind a zero
+    effective_bandwidth), or the derived quantity itself when none is zero."""
+    step = steps[name]
+    if not step.inputs:
+        return name
+    for child in step.inputs:
+        if child in steps and child not in seen and float(steps[child].value.magnitude) == 0:
+            return _zero_origin(steps, child, (*seen, name))
+    return name
 
 
 def _origin(step) -> str:

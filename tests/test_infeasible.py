@@ -196,6 +196,7 @@ def test_sweep_counts_the_points_breaking_each_constraint(model):
     data = json.loads(s.to_json())
     assert data["infeasible"] == broken and data["breaks"] == expected
     assert data["columns"]["feasible"]["values"] == s.feasible.tolist()
+    assert s.export().columns["feasible"].tolist() == s.feasible.tolist()
     assert s.to_csv().splitlines()[0].split(",")[3:6] == ["feasible", "violates",
                                                           "slack:context.max_context"]
 

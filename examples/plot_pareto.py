@@ -5,8 +5,9 @@ memory, and draws the Pareto front of time per output token against cost per 1M 
 
     python examples/plot_pareto.py [OUTDIR] [--quick]
 
-Writes pareto.png and .csv (the front) into OUTDIR (a new temporary folder when none is
-given).
+Writes pareto.png and .csv (every decision: whether it keeps the constraints, whether it
+is on the front) into OUTDIR (a new temporary folder when none is given), and prints the
+front.
 """
 
 import sys
@@ -27,7 +28,8 @@ def main(argv: list[str]) -> Path:
     chart = plots.pareto_front(cg.load(), "step_time", "cost_per_mtok", vary)
     for suffix in (".png", ".csv"):
         chart.save(out / f"pareto{suffix}")
-    for row in chart.data.rows():
+    front = [r for r in chart.data.rows() if r["on_front"] == "true"]
+    for row in sorted(front, key=lambda r: r["step_time"]):
         print(f"batch {row['batch']:>4}, {row['n_gpus']} GPU, {row['precision']}: "
               f"{row['step_time'] * 1e3:6.2f} ms per token, {row['cost_per_mtok']:.3g} USD/Mtok")
     print(f"wrote {out / 'pareto.png'}")

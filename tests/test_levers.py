@@ -135,7 +135,8 @@ def test_exports(toy):
     table = toy.levers("cost_per_mtok")
     csv = table.to_csv().splitlines()
     assert csv[0] == ("input,value,unit,elasticity,low,high,cost_per_mtok_at_low [USD/Mtok],"
-                      "cost_per_mtok_at_high [USD/Mtok],swing [USD/Mtok]")
+                      "cost_per_mtok_at_high [USD/Mtok],swing [USD/Mtok],feasible_low,"
+                      "feasible_high,feasible,violates")
     assert len(csv) == len(table) + 1
     data = json.loads(json.dumps(table.to_dict()))
     assert data["target"] == "cost_per_mtok" and data["unit"] == "USD/Mtok"

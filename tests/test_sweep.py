@@ -180,7 +180,7 @@ def test_cli_sweep_prints_the_csv(make_rules):
     assert out.stdout == ("batch [request],hbm_required [GB],feasible,violates,slack:toy.fit\n"
                           "100,20.0,true,,0.75\n"
                           "800,90.0,false,toy.fit,-0.125\n")
-    assert out.stderr == "2 points, 1 break a constraint\n"
+    assert out.stderr == "1 of 2 points break a constraint: toy.fit 1\n"
 
 
 def test_cli_sweep_writes_files(model, tmp_path):

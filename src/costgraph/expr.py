@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 
 import pint
@@ -24,6 +23,7 @@ import sympy
 from .errors import DimensionError, ExpressionError, ValueTextError
 from .grammar import (BINARY_OPS, COMPARE_OPS, MAX_LENGTH, NAME_PATTERN, check_characters,
                       check_tree, describe, literal_number, segment_text)
+from .quiet import silenced
 from .units import Quantity, format_unit, parse_quantity, parse_unit, to_base, ureg
 
 _LITERAL = re.compile(r"\{([^{}]*)\}")
@@ -87,8 +87,7 @@ def parse_expression(text: str, comparison: bool = False) -> Expression:
     source, literals = _extract_literals(text)
     check_characters(text, source)
     try:
-        with warnings.catch_warnings():  # "invalid decimal literal" for `5x`: the error says it
-            warnings.simplefilter("ignore", SyntaxWarning)
+        with silenced(SyntaxWarning):  # "invalid decimal literal" for `5x`: the error says it
             tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(text, f"syntax error: {exc.msg}", exc.offset) from None

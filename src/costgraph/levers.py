@@ -12,6 +12,11 @@ relative changes does not depend on the unit.
 Where an input's range is known (``low``/``high`` on its preset value, or stated through
 ``ranges``), the target is also evaluated at each end with everything else fixed — the swing
 a tornado chart draws.
+
+Levers are an analysis, not an answer: they are computed at a point that breaks a declared
+constraint too (BF16 weights and KV that do not fit in HBM), and say so. The table carries
+the point's constraint statuses (``feasible``, ``violated``), and each range end the
+constraints it breaks (``breaks_low``, ``breaks_high``), from the compiled slacks there.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import sympy
 
 from .errors import NoSolutionError, QueryError, UnknownQuantityError
 from .plan import active_branches
+from .provenance import ConstraintStatus, infeasible_line
 from .table import Table
 from .units import Quantity, format_number, format_quantity, from_base, to_base
 
@@ -51,6 +57,8 @@ class Lever:
         The target with the input at ``low`` and at ``high``, everything else fixed.
     range_source : str or None
         ``"preset"`` or ``"stated"``.
+    breaks_low, breaks_high : tuple of str
+        The declared constraints broken with the input at its low and at its high end.
     """
 
     name: str
@@ -62,6 +70,29 @@ class Lever:
     target_low: pint.Quantity | None = None
     target_high: pint.Quantity | None = None
     range_source: str | None = None
+    breaks_low: tuple[str, ...] = ()
+    breaks_high: tuple[str, ...] = ()
+
+    @property
+    def feasible_low(self) -> bool | None:
+        """Whether every declared constraint holds with the input at its low end (None
+        without a range)."""
+        return None if self.low is None else not self.breaks_low
+
+    @property
+    def feasible_high(self) -> bool | None:
+        """As ``feasible_low``, at the high end."""
+        return None if self.high is None else not self.breaks_high
+
+    @property
+    def mark_low(self) -> str:
+        """``!`` when the low end breaks a declared constraint, else empty."""
+        return END_MARK if self.breaks_low else ""
+
+    @property
+    def mark_high(self) -> str:
+        """``!`` when the high end breaks a declared constraint, else empty."""
+        return END_MARK if self.breaks_high else ""
 
     @property
     def swing(self) -> float | None:
@@ -73,13 +104,51 @@ class Lever:
 
 @dataclass(frozen=True)
 class LeverTable:
-    """The target at the point and its levers, ranked (largest first)."""
+    """The target at the point and its levers, ranked (largest first).
+
+    ``constraints`` are the declared constraints checked at the point (exactly, as
+    ``Model.solve`` checks them): a point that breaks one still has levers, and ``feasible``
+    says it does not hold.
+    """
 
     target: str
     value: pint.Quantity
     levers: tuple[Lever, ...]
     scenario: str
     rank: str
+    constraints: tuple[ConstraintStatus, ...] = ()
+
+    @property
+    def violated(self) -> tuple[ConstraintStatus, ...]:
+        """The declared constraints the point breaks."""
+        return tuple(c for c in self.constraints if c.holds is False)
+
+    @property
+    def feasible(self) -> bool:
+        """False when the point breaks a declared constraint (see ``violated``)."""
+        return not self.violated
+
+    @property
+    def failing(self) -> tuple[str, ...]:
+        """The ids of the declared constraints the point breaks."""
+        return tuple(c.id for c in self.violated)
+
+    @property
+    def broken_at_ends(self) -> tuple[str, ...]:
+        """Every constraint some range end breaks, sorted."""
+        return tuple(sorted({c for lv in self.levers for c in (*lv.breaks_low,
+                                                                 *lv.breaks_high)}))
+
+    def infeasible_line(self) -> str | None:
+        """``INFEASIBLE: the point breaks memory.hbm_fit (...)``, or None when it holds."""
+        return None if self.feasible else infeasible_line(self.violated, "the point")
+
+    def end_legend(self) -> str | None:
+        """The line explaining the ``!`` that marks a range end breaking a constraint."""
+        broken = self.broken_at_ends
+        if not broken:
+            return None
+        return f"{END_MARK} with the input at this end, the point breaks {', '.join(broken)}"
 
     def __iter__(self) -> Iterator[Lever]:
         return iter(self.levers)
@@ -99,7 +168,9 @@ class LeverTable:
         return f"Levers on {self.target} ({self.scenario})"
 
     def table(self) -> Table:
-        """One row per lever: value, elasticity, range and the target at each end."""
+        """One row per lever: value, elasticity, range, the target at each end, and whether
+        each end keeps the declared constraints (``feasible_low``, ``feasible_high``, and
+        ``feasible`` for both; empty without a range)."""
         unit = f"{self.value.units:~P}"
         rows = self.levers
 
@@ -118,6 +189,12 @@ class LeverTable:
             f"{self.target}_at_high": column(lambda lv: lv.target_high and
                                              float(lv.target_high.to(unit).magnitude)),
             "swing": column(lambda lv: lv.swing),
+            "feasible_low": _optional([lv.feasible_low for lv in rows]),
+            "feasible_high": _optional([lv.feasible_high for lv in rows]),
+            "feasible": _optional([None if lv.low is None else
+                                   lv.feasible_low and lv.feasible_high for lv in rows]),
+            "violates": np.array([";".join(dict.fromkeys((*lv.breaks_low, *lv.breaks_high)))
+                                  for lv in rows], dtype=str),
         }
         units = {f"{self.target}_at_low": unit, f"{self.target}_at_high": unit, "swing": unit}
         return Table.build(self.title, columns, units)
@@ -126,22 +203,40 @@ class LeverTable:
         return self.table().to_csv(path)
 
     def to_dict(self) -> dict:
+        """JSON-ready: the point, whether it keeps the declared constraints, every lever."""
         return {"target": self.target, "value": float(self.value.magnitude),
                 "unit": f"{self.value.units:~P}", "scenario": self.scenario, "rank": self.rank,
+                "feasible": self.feasible, "failing": list(self.failing),
+                "constraints": [c.to_dict() for c in self.constraints],
                 "levers": [_lever_dict(lv) for lv in self.levers]}
 
     def text(self) -> str:
-        """A plain ranked table for terminals and logs."""
-        lines = [f"{self.target} = {format_quantity(self.value)}  ({self.scenario})",
-                 f"{'input':<28} {'value':>16} {'elasticity':>11} {'low .. high':>26} "
-                 f"{'swing':>12}"]
+        """A plain ranked table for terminals and logs.
+
+        When the point breaks a declared constraint the first line says so; a range end
+        that breaks one is marked ``!`` and a last line names what breaks.
+        """
+        lines = [line for line in (self.infeasible_line(),) if line]
+        lines += [f"{self.target} = {format_quantity(self.value)}  ({self.scenario})",
+                  f"{'input':<28} {'value':>16} {'elasticity':>11} {'low .. high':>26} "
+                  f"{'swing':>12}"]
         for lv in self.levers:
             span = "" if lv.low is None else \
-                f"{format_number(lv.low.magnitude)} .. {format_number(lv.high.magnitude)}"
+                f"{format_number(lv.low.magnitude)}{lv.mark_low} .. " \
+                f"{format_number(lv.high.magnitude)}{lv.mark_high}"
             swing = "" if lv.swing is None else format_number(lv.swing)
             lines.append(f"{lv.name:<28} {format_quantity(lv.value):>16} "
                          f"{lv.elasticity:>+11.4f} {span:>26} {swing:>12}")
+        lines += [line for line in (self.end_legend(),) if line]
         return "\n".join(lines)
+
+
+END_MARK = "!"  # after a range end at which a declared constraint breaks
+
+
+def _optional(values) -> np.ndarray:
+    """A yes/no column that may not apply (None), as ``Table`` holds one."""
+    return np.array(values, dtype=object)
 
 
 def _lever_dict(lv: Lever) -> dict:
@@ -152,7 +247,9 @@ def _lever_dict(lv: Lever) -> dict:
             "elasticity": lv.elasticity, "source": lv.source, "low": q(lv.low),
             "high": q(lv.high), "target_low": q(lv.target_low),
             "target_high": q(lv.target_high), "swing": lv.swing,
-            "range_source": lv.range_source}
+            "range_source": lv.range_source, "feasible_low": lv.feasible_low,
+            "feasible_high": lv.feasible_high, "breaks_low": list(lv.breaks_low),
+            "breaks_high": list(lv.breaks_high)}
 
 
 def levers(model, target: str, *, presets=None, given: Mapping | None = None,
@@ -180,6 +277,8 @@ def levers(model, target: str, *, presets=None, given: Mapping | None = None,
     Returns
     -------
     LeverTable
+        With the point's declared constraint statuses, and at each range end the
+        constraints broken there.
 
     Examples
     --------
@@ -187,6 +286,8 @@ def levers(model, target: str, *, presets=None, given: Mapping | None = None,
     >>> table = cg.load().levers("cost_per_mtok")
     >>> round(table["utilisation"].elasticity, 6)
     -1.0
+    >>> cg.load().levers("cost_per_mtok", presets=["default", "bf16"]).failing
+    ('memory.hbm_fit',)
     """
     if rank not in ("elasticity", "swing"):
         raise QueryError("levers", f"rank must be 'elasticity' or 'swing', not {rank!r}")
@@ -198,20 +299,21 @@ def levers(model, target: str, *, presets=None, given: Mapping | None = None,
     rows = []
     for name in names:
         low, high, how = spans.get(name, (None, None, None))
-        ends = at_ends.get(name, (None, None))
+        ends = at_ends.get(name, (None, None, (), ()))
         if not include_zero and elasticities[name] == 0 and low is None:
             continue
         rows.append(Lever(name, point.steps[name].value, elasticities[name],
                           point.steps[name].source or point.steps[name].kind,
-                          low, high, ends[0], ends[1], how))
+                          low, high, *ends[:2], how, *ends[2:]))
     if rank == "swing":
         rows.sort(key=lambda lv: (lv.swing is None, -(lv.swing or 0), lv.name))
     else:
         rows.sort(key=lambda lv: (-abs(lv.elasticity), lv.name))
     from .sweep import scenario_label
 
+    statuses = model.solve(find=[target], given=given, presets=presets).constraints
     return LeverTable(target, point.value, tuple(rows), scenario_label(model, presets, given),
-                      rank)
+                      rank, statuses)
 
 
 @dataclass(frozen=True)
@@ -332,17 +434,24 @@ def preset_span(value) -> tuple | None:
 
 
 def _ends(model, point, presets, given, spans) -> dict:
-    """The target with each ranged input at its low and its high end, all else fixed."""
+    """name -> (target at low, at high, constraints broken at low, at high): each ranged
+    input at one end, all else fixed."""
     if not spans:
         return {}
     names = sorted(spans)
-    f = model.compile(point.target, names, given=given, presets=presets)
+    f = model.compile(point.target, names, given=given, presets=presets,
+                      constraints="declared")
     base = {n: float(point.steps[n].value.magnitude) for n in names}
     arrays = {n: np.full(2 * len(names), base[n]) for n in names}
     for i, name in enumerate(names):
         arrays[name][2 * i] = spans[name][0].magnitude
         arrays[name][2 * i + 1] = spans[name][1].magnitude
     values = f(**arrays)
+    margins = f.margins(**arrays)
     unit = model.ruleset.quantities[point.target].pint_unit
-    return {n: (Quantity(values[2 * i], unit), Quantity(values[2 * i + 1], unit))
-            for i, n in enumerate(names)}
+
+    def broken(k):  # NaN (the end cannot be) counts as broken, as in sweeps
+        return tuple(cid for cid, m in margins.items() if not m[k] >= 0)
+
+    return {n: (Quantity(values[2 * i], unit), Quantity(values[2 * i + 1], unit),
+                broken(2 * i), broken(2 * i + 1)) for i, n in enumerate(names)}

@@ -6,7 +6,9 @@
 ``subject_to`` constraint holds, and returns those not dominated: no other feasible point is
 at least as good on both quantities and better on one. Both are minimised unless named in
 ``maximize``. This is the latency-against-cost trade: a bigger batch makes each token cheaper
-and each step slower.
+and each step slower. A point that breaks a constraint is never on the front; the result
+says how many were left out and which constraint each count breaks (``breaks``,
+``summary()``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import QueryError
-from .sweep import SweepResult, sweep
+from .sweep import SweepResult, broken_summary, sweep
 from .table import Table, frozen_array, write_json
 
 
@@ -58,6 +60,21 @@ class ParetoResult:
     def title(self) -> str:
         return self.front.title
 
+    @property
+    def infeasible(self) -> int:
+        """How many points of the grid break a declared or stated constraint (left out)."""
+        return len(self.sweep) - int(np.count_nonzero(self.sweep.feasible))
+
+    @property
+    def breaks(self) -> dict[str, int]:
+        """Constraint id (or stated text) to the number of points that break it."""
+        return self.sweep.breaks
+
+    def summary(self) -> str:
+        """``5 of 16 points break a constraint and are left out: memory.hbm_fit 5``."""
+        return broken_summary(self.infeasible, len(self.sweep), self.breaks,
+                              " and are left out")
+
     def rows(self):
         return self.front.rows()
 
@@ -69,7 +86,8 @@ class ParetoResult:
         out = self.front.to_dict()
         out.update(x=self.x, y=self.y, maximize=sorted(self.maximize),
                    subject_to=list(self.subject_to), scenario=self.scenario,
-                   points=len(self.sweep), feasible=int(np.sum(self.sweep.feasible)))
+                   points=len(self.sweep), feasible=int(np.sum(self.sweep.feasible)),
+                   infeasible=self.infeasible, breaks=self.breaks)
         return out
 
     def to_json(self, path=None):

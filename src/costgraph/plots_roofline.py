@@ -11,6 +11,10 @@ per-token quantities, placed on the roof since nothing gives a prefill time: a p
 causal attention attending on average to half the prompt, half of ``context_len ×
 attention_flops_per_token``; it reads the weights once (``weight_bytes_read_per_step``) and
 writes the prompt's KV (``context_len × kv_bytes_per_token``).
+
+A decode point whose batch breaks a declared constraint (its KV does not fit in HBM) is
+drawn hollow and named in the legend; so is the prefill point when the scenario itself
+breaks one. The data's ``feasible`` column says which.
 """
 
 from __future__ import annotations
@@ -48,9 +52,12 @@ def roofline(model, *, presets=None, given=None, batches="1,8,64,256",
     Chart
     """
     values = parse_values(model, "batch", batches)
-    f = model.compile(list(DECODE), ["batch"], given=given, presets=presets)
+    f = model.compile(list(DECODE), ["batch"], given=given, presets=presets,
+                      constraints="declared")
     out = {n: Quantity(v, model.ruleset.quantities[n].unit)
            for n, v in f(batch=values).items()}
+    margins = f.margins(batch=values)
+    breaks = [tuple(c for c, m in margins.items() if not m[i] >= 0) for i in range(len(values))]
     steps = model.known_steps(presets, given)
     out.update({n: steps[n].value for n in FIXED})
     peak = float(out["peak_flops"][0].to("TFLOP/s").m)
@@ -64,6 +71,8 @@ def roofline(model, *, presets=None, given=None, batches="1,8,64,256",
         ratio, achieved, tokens = prefill_point(model, presets, given)
         estimate = " (estimate)" if achieved is None else ""
         labels.append(f"prefill, {tokens:,.0f}-token prompt{estimate}")
+        statuses = model.solve(given=given, find=["arithmetic_intensity"], presets=presets)
+        breaks.append(tuple(c.id for c in statuses.violated))
         intensity = np.append(intensity, ratio)
         performance = np.append(performance, min(peak, bandwidth * ratio)
                                 if achieved is None else achieved)
@@ -73,7 +82,9 @@ def roofline(model, *, presets=None, given=None, batches="1,8,64,256",
         {"point": np.array([*labels, "ridge point"]),
          "arithmetic_intensity": np.append(intensity, ridge),
          "performance": np.append(performance, peak),
-         "bound": np.append(bound, "")},
+         "bound": np.append(bound, ""),
+         "feasible": np.array([not b for b in breaks] + [None], dtype=object),
+         "violates": np.array([";".join(b) for b in breaks] + [""])},
         {"arithmetic_intensity": "FLOP/byte", "performance": "TFLOP/s"})
     title = f"Roofline per GPU: peak {peak:,.0f} TFLOP/s, {bandwidth:g} TB/s, ridge " \
             f"{ridge:,.0f} FLOP/byte\n{scenario_label(model, presets, given)}"
@@ -115,8 +126,17 @@ def _paint(ax, data, peak, bandwidth, ridge):
     for i, name in enumerate(points):
         x, y = data.columns["arithmetic_intensity"][i], data.columns["performance"][i]
         marker = "*" if name.startswith("prefill") else "o"
-        ax.scatter([x], [y], s=90 if marker == "*" else 40, marker=marker, color=f"C{i % 10}",
-                   zorder=5, label=f"{name}: {x:,.1f} FLOP/byte")
+        broken = data.columns["violates"][i]
+        # hollow where a declared constraint breaks: the point cannot be served as drawn
+        fill = {"color": f"C{i % 10}"} if not broken else \
+            {"facecolors": "none", "edgecolors": f"C{i % 10}", "linewidths": 1.4}
+        words = f"{name}: {x:,.1f} FLOP/byte" + \
+            (f" (breaks {broken.replace(';', ', ')})" if broken else "")
+        ax.scatter([x], [y], s=90 if marker == "*" else 40, marker=marker, zorder=5,
+                   label=words, **fill)
+    if any(data.columns["violates"]):
+        ax.scatter([], [], s=40, marker="o", facecolors="none", edgecolors="grey",
+                   label="hollow: breaks a declared constraint")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity [FLOP/byte]")

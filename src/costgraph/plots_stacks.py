@@ -110,12 +110,23 @@ def _paint(ax, model, data, layers):
                     textcoords="offset points", xytext=(0, 2), color="black" if ok else "C3")
         if not ok:
             ax.bar([x], [value], width=0.62, fill=False, hatch="//", edgecolor="C3", lw=0)
+
     ax.set_xticks(xs, labels, rotation=15 if len(labels) > 4 else 0, ha="right"
                   if len(labels) > 4 else "center", fontsize=8)
     ax.set_ylabel(label(model, TOTAL, "cost per 1M output tokens"))
     ax.set_ylim(0, float(np.max(total)) * 1.22 if len(total) else 1)
     ax.grid(True, axis="y", alpha=0.25)
-    ax.legend(fontsize=7.5, loc="upper left", ncol=3)
+    handles, words = ax.get_legend_handles_labels()
+    if not all(data.columns["feasible"]):
+        handles.append(_broken_patch())
+        words.append("hatched: breaks a declared constraint")
+    ax.legend(handles, words, fontsize=7.5, loc="upper left", ncol=3)
+
+
+def _broken_patch():
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor="white", hatch="//", edgecolor="C3", lw=0)
 
 
 def _paint_shares(ax, data, layers):
@@ -132,6 +143,9 @@ def _paint_shares(ax, data, layers):
                 ax.text(x0 + w / 2, y, f"{w:.0%}", ha="center", va="center", fontsize=7,
                         color="white")
         left = left + share
+    for y, ok in zip(ys, data.columns["feasible"]):
+        if not ok:
+            ax.barh([y], [1.0], height=0.62, fill=False, hatch="//", edgecolor="C3", lw=0)
     ax.set_yticks(ys, labels, fontsize=7.5)
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the total [1]")

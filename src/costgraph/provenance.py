@@ -227,8 +227,22 @@ class Result:
         return html + svg
 
 
-def constraints_html(statuses) -> str:
-    """An HTML table of constraint statuses, for notebooks."""
+def violation_text(status: ConstraintStatus) -> str:
+    """``memory.hbm_fit (227 GB against 126.9 GB, ratio 1.79)``: a broken constraint in words."""
+    if status.lhs is None:
+        return f"{status.id} (not evaluated)"
+    ratio = "" if status.ratio is None else f", ratio {status.ratio:.3g}"
+    return (f"{status.id} ({format_quantity(status.lhs)} against "
+            f"{format_quantity(status.rhs.to(status.lhs.units))}{ratio})")
+
+
+def infeasible_line(violated, subject: str = "this answer") -> str:
+    """``INFEASIBLE: this answer breaks memory.hbm_fit (227 GB against 126.9 GB, ratio 1.79)``."""
+    return f"INFEASIBLE: {subject} breaks " + "; ".join(violation_text(c) for c in violated)
+
+
+def constraints_html(statuses, binding=()) -> str:
+    """An HTML table of constraint statuses, for notebooks; ids in ``binding`` read binding."""
     if not statuses:
         return ""
     rows = []
@@ -236,7 +250,8 @@ def constraints_html(statuses) -> str:
         if c.holds is None:
             cells = (c.id, "not evaluated", f"needs {', '.join(c.missing)}", "", "")
         else:
-            cells = (c.id, "holds" if c.holds else "VIOLATED", format_quantity(c.lhs),
+            status = "VIOLATED" if not c.holds else ("binding" if c.id in binding else "holds")
+            cells = (c.id, status, format_quantity(c.lhs),
                      format_quantity(c.rhs.to(c.lhs.units)),
                      "" if c.ratio is None else f"{c.ratio:.3g}")
         rows.append("<tr>" + "".join(f"<td>{escape(str(x))}</td>" for x in cells) + "</tr>")

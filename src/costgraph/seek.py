@@ -20,16 +20,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from html import escape
 
 import numpy as np
 
 from .compile import numpy_function
 from .errors import InfeasibleError, QueryError, UnboundedError, UnknownQuantityError
 from .expr import SympyBackend, translate
-from .provenance import ConstraintStatus, Result
+from .provenance import ConstraintStatus, Result, constraints_html
 from .rules import ConstraintDef
 from .seek_choices import allowed_choices, choice_variable, chosen, on_choices
 from .seek_closed_form import ClosedForm, closed_form
@@ -116,6 +118,16 @@ class SeekResult:
                        if n != self.objective)
         return (f"<SeekResult {self.sense} {self.objective} = {format_quantity(self.value)}"
                 + (f" at {at}" if at else "") + ">")
+
+    def _repr_html_(self) -> str:
+        """For notebooks: the optimum, the point, and every constraint (binding marked)."""
+        word = "maximum" if self.sense == "maximize" else "minimum"
+        rows = "".join(f"<tr><td>{escape(n)}</td><td>{escape(format_quantity(q))}</td></tr>"
+                       for n, q in self.point.items())
+        return (f"<p><strong>{word} {escape(self.objective)} = "
+                f"{escape(format_quantity(self.value))}</strong></p>"
+                f"<table><tr><th>quantity</th><th>value</th></tr>{rows}</table>"
+                + constraints_html(self.constraints, {c.id for c in self.binding}))
 
 
 def seek(model, maximize: str | None = None, minimize: str | None = None, where=(),
@@ -363,16 +375,34 @@ def _constraints(model, keyword: str, stated: tuple) -> tuple[ConstraintDef, ...
 # --- evaluation on the compiled path ---------------------------------------------------------
 
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()  # held for the few dict operations of an insert, never a build
+_MISSING = object()
 
 
 def _cached(model, key, build):
-    cache = _CACHE.setdefault(model, OrderedDict())
-    if key in cache:
+    """The value cached under ``key`` for ``model``, built (outside any lock) when missing.
+
+    One Model may serve many threads. A read takes no lock: ``get`` and ``move_to_end``
+    are each atomic, and an entry another thread evicts between the two is still a good
+    value (only its recency is lost). An insert and its eviction run under a lock, so that
+    the recency order and the size stay consistent; two threads building the same key at
+    once both build, and both return the one stored first.
+    """
+    cache = _CACHE.get(model)
+    value = _MISSING if cache is None else cache.get(key, _MISSING)
+    if value is not _MISSING:
+        try:
+            cache.move_to_end(key)
+        except KeyError:  # evicted by another thread since the get
+            pass
+        return value
+    built = build()
+    with _CACHE_LOCK:
+        cache = _CACHE.setdefault(model, OrderedDict())
+        value = cache.setdefault(key, built)
         cache.move_to_end(key)
-        return cache[key]
-    value = cache[key] = build()
-    if len(cache) > CACHE_SIZE:
-        cache.popitem(last=False)
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
     return value
 
 

@@ -13,7 +13,6 @@ is shown.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import sympy
@@ -22,6 +21,7 @@ from sympy.printing.str import StrPrinter
 from .expr import SympyBackend, translate
 from .errors import NoSolutionError
 from .plan import active_branches
+from .quiet import silenced
 from .units import format_quantity, format_unit, from_base
 
 MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
@@ -128,8 +128,7 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
 def _root(equation, x, numbers, x_base, qdef, optimum):
     """The root of ``equation`` in ``x`` that is the optimum (within a whole step, if whole)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with silenced():
             roots = sympy.solve(equation, x, rational=False)
     except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
         return None

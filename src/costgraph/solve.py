@@ -12,7 +12,6 @@ import dataclasses
 import functools
 import itertools
 import math
-import warnings
 
 import numpy as np
 import sympy
@@ -21,6 +20,7 @@ from .errors import ConflictError, NoSolutionError
 from .expr import PintBackend, translate
 from .plan import Block, Plan, active_branches
 from .provenance import Step
+from .quiet import silenced
 from .units import base_factor, format_quantity, from_base, to_base
 from .value_checks import check_derived, evaluate
 
@@ -167,8 +167,7 @@ def _rearrange_cached(expr, target, unknown):
             any(a.has(unknown) for a in expr.atoms(sympy.exp, sympy.log)):
         return None  # sympy.solve with the unknown inside exp/log can run for minutes
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with silenced():
             solutions = sympy.solve(sympy.Eq(target, expr), unknown)
     except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
         return None
@@ -256,8 +255,7 @@ def _symbolic_roots(residual, X, low, high):
             # on this branch the given value holds whatever X is: no single answer
             raise _Flat()
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with silenced():
                 candidates = sympy.solve(branch, X)
         except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
             return None

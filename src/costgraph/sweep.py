@@ -104,6 +104,16 @@ class SweepResult:
         """The ids of the constraints broken at point ``index``."""
         return tuple(cid for cid, m in self.margins.items() if not m[index] >= 0)
 
+    @property
+    def breaks(self) -> dict[str, int]:
+        """Constraint id to the number of points that break it (a point may break several)."""
+        return {cid: int(np.count_nonzero(~(m >= 0))) for cid, m in self.margins.items()}
+
+    def summary(self) -> str:
+        """``12 of 64 points break a constraint: memory.hbm_fit 12, context.max_context 3``."""
+        return broken_summary(len(self) - int(np.count_nonzero(self.feasible)), len(self),
+                              self.breaks)
+
     def export(self) -> Table:
         """The table with ``feasible``, ``violates`` and one ``slack:<id>`` column added."""
         columns = dict(self.table.columns)
@@ -119,9 +129,13 @@ class SweepResult:
         return self.export().to_csv(path)
 
     def to_dict(self) -> dict:
+        """JSON-ready: ``export()``'s columns, the grid, and how many points break each
+        constraint (``infeasible``, ``breaks``)."""
         out = self.export().to_dict()
         out.update(vary=list(self.vary), find=list(self.find), shape=list(self.shape),
-                   scenario=self.scenario, constraints=dict(self.constraints))
+                   scenario=self.scenario, constraints=dict(self.constraints),
+                   points=len(self), infeasible=len(self) - int(np.count_nonzero(self.feasible)),
+                   breaks=self.breaks)
         return out
 
     def to_json(self, path=None):
@@ -213,6 +227,14 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
     return SweepResult(table, tuple(a.name for a in axes), tuple(find), shape,
                        frozen_mapping({c: frozen_array(m) for c, m in sorted(margins.items())}),
                        frozen_mapping(sorted(texts.items())), scenario)
+
+
+def broken_summary(broken: int, total: int, breaks: Mapping[str, int], verb: str = "") -> str:
+    """``3 of 64 points break a constraint: memory.hbm_fit 3`` (each constraint broken
+    somewhere, with its count); ``verb`` is added after the count (``and are left out``)."""
+    text = f"{broken:,} of {total:,} points break a constraint{verb}"
+    counts = [f"{cid} {n:,}" for cid, n in breaks.items() if n]
+    return text + (": " + ", ".join(counts) if counts else "")
 
 
 def _positions(index, paxes, choice, total) -> np.ndarray:

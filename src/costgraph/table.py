@@ -46,7 +46,9 @@ class Table:
         What the table shows, including the scenario (used as a plot title and in JSON).
     columns : Mapping[str, numpy.ndarray]
         Column name to values, in display order. Text columns (preset labels) are string
-        arrays; everything else is float.
+        arrays, yes/no columns (``feasible``) bool arrays, yes/no columns that may not apply
+        object arrays of True, False and None (written empty in CSV, null in JSON);
+        everything else is float.
     units : Mapping[str, str]
         Column name to unit text (``USD/Mtok``); ``""`` when dimensionless or text.
     integer : frozenset[str]
@@ -88,7 +90,7 @@ class Table:
     def __getitem__(self, name: str):
         """Column ``name`` as a pint Quantity array (text columns as plain arrays)."""
         values = self.columns[name]
-        if values.dtype.kind in "US":
+        if values.dtype.kind in "USbO":
             return values
         return Quantity(values, parse_unit(self.units[name]))
 
@@ -115,6 +117,8 @@ class Table:
         def values(name, array):
             if array.dtype == bool:
                 return array.tolist()
+            if array.dtype == object:
+                return [None if v is None else bool(v) for v in array.tolist()]
             return [_json_number(v) for v in _plain(name, array, self.integer)]
 
         return {"title": self.title,
@@ -131,6 +135,8 @@ def _plain(name, array, integer) -> list:
         return array.tolist()
     if array.dtype == bool:
         return ["true" if v else "false" for v in array.tolist()]
+    if array.dtype == object:  # yes/no that may not apply
+        return ["" if v is None else "true" if v else "false" for v in array.tolist()]
     if name in integer:
         return [int(v) if math.isfinite(v) else v for v in array.tolist()]
     return array.astype(float).tolist()

@@ -18,6 +18,11 @@ How each distribution reads the preset value (``value``, ``low``, ``high``, ``sd
 Normal and lognormal draws are truncated to the quantity's declared bounds (a utilisation
 never exceeds 1): they are drawn by inverting the distribution function over the part of it
 inside the bounds. Whole-number quantities are rounded after drawing.
+
+A sample whose draws break a declared constraint (the KV no longer fits in HBM) is kept
+and marked: the result gives the share of samples breaking each constraint, and every
+statistic both over all samples and over the feasible ones only (where every constraint
+holds), each labelled as such.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from scipy import special
 
 from .errors import QueryError, UnknownQuantityError
 from .levers import Z95, leaf_inputs
+from .provenance import ConstraintStatus, infeasible_line
 from .table import Table, frozen_array, frozen_mapping
 from .units import Quantity, format_number, format_quantity, format_unit
 
@@ -124,9 +130,18 @@ class Contributor:
     correlation: float
 
 
+STATISTICS = ("p5", "p50", "p95", "mean", "std")
+
+
 @dataclass(frozen=True)
 class UncertaintyResult:
-    """The target's spread over the sampled inputs."""
+    """The target's spread over the sampled inputs.
+
+    ``p5``, ``p50``, ``p95``, ``mean`` and ``std`` are over all samples; ``stats(True)``
+    gives them over the feasible samples only. ``feasible`` says per sample whether every
+    constraint held, ``violations`` per constraint where it broke, ``breaks`` the share of
+    samples breaking each; ``constraints`` are the declared ones checked at the point.
+    """
 
     target: str
     unit: str
@@ -138,9 +153,47 @@ class UncertaintyResult:
     feasible: np.ndarray
     seed: int | None
     scenario: str
+    violations: Mapping[str, np.ndarray] = None
+    constraints: tuple[ConstraintStatus, ...] = ()
 
-    def percentile(self, q: float) -> pint.Quantity:
-        return Quantity(float(np.percentile(self.samples, q)), self.unit)
+    def percentile(self, q: float, feasible_only: bool = False) -> pint.Quantity:
+        """The ``q``-th percentile over all samples, or over the feasible ones (NaN when
+        none is)."""
+        values = self.samples[self.feasible] if feasible_only else self.samples
+        return Quantity(float(np.percentile(values, q)) if len(values) else np.nan, self.unit)
+
+    def stats(self, feasible_only: bool = False) -> dict:
+        """``{"samples", "p5", "p50", "p95", "mean", "std"}`` over all samples or over the
+        feasible ones only (statistics None when no sample is feasible)."""
+        values = self.samples[self.feasible] if feasible_only else self.samples
+        out = {"samples": int(len(values))}
+        if not len(values):
+            return {**out, **dict.fromkeys(STATISTICS)}
+        p5, p50, p95 = np.percentile(values, [5, 50, 95])
+        numbers = (p5, p50, p95, np.mean(values), np.std(values))
+        return {**out, **{k: Quantity(float(v), self.unit) for k, v in zip(STATISTICS, numbers)}}
+
+    @property
+    def breaks(self) -> dict[str, float]:
+        """Constraint id to the share of samples that break it."""
+        return {cid: float(np.mean(broken)) if len(broken) else 0.0
+                for cid, broken in (self.violations or {}).items()}
+
+    @property
+    def point_violated(self) -> tuple[ConstraintStatus, ...]:
+        """The declared constraints the point (every input at its value) breaks."""
+        return tuple(c for c in self.constraints if c.holds is False)
+
+    def infeasible_line(self) -> str | None:
+        """``INFEASIBLE: the point breaks ...`` when it does, else None."""
+        violated = self.point_violated
+        return infeasible_line(violated, "the point") if violated else None
+
+    def breaks_text(self) -> str:
+        """``constraints hold in 97.2% of samples; memory.hbm_fit breaks in 2.8%``."""
+        text = f"constraints hold in {self.feasible_fraction:.1%} of samples"
+        broken = [f"{cid} breaks in {share:.1%}" for cid, share in self.breaks.items() if share]
+        return text + ("; " + ", ".join(broken) if broken else "")
 
     @property
     def p5(self) -> pint.Quantity:
@@ -184,15 +237,24 @@ class UncertaintyResult:
         return self.table().to_csv(path)
 
     def to_dict(self) -> dict:
-        """The summary (no samples): percentiles, mean, std, contributors, inputs."""
+        """The summary (no samples): percentiles, mean and std over all samples and over the
+        feasible ones (``feasible_only``), the share breaking each constraint, the point's
+        constraints, contributors, inputs."""
         def mag(q):
-            return float(q.magnitude)
+            return None if q is None or not np.isfinite(q.magnitude) else float(q.magnitude)
 
+        feasible = self.stats(feasible_only=True)
         return {"target": self.target, "unit": self.unit, "scenario": self.scenario,
                 "samples": int(len(self.samples)), "seed": self.seed,
                 "point": mag(self.point), "p5": mag(self.p5), "p50": mag(self.p50),
                 "p95": mag(self.p95), "mean": mag(self.mean), "std": mag(self.std),
                 "feasible_fraction": self.feasible_fraction,
+                "feasible_only": {k: v if k == "samples" else mag(v)
+                                  for k, v in feasible.items()},
+                "breaks": self.breaks,
+                "point_feasible": not self.point_violated,
+                "point_failing": [c.id for c in self.point_violated],
+                "constraints": [c.to_dict() for c in self.constraints],
                 "contributors": [{"name": c.name, "share": c.share,
                                   "correlation": c.correlation} for c in self.contributors],
                 "inputs": [{"name": d.name, "distribution": d.distribution, "value": d.value,
@@ -200,12 +262,19 @@ class UncertaintyResult:
                             "source": d.source} for d in self.inputs]}
 
     def text(self) -> str:
-        lines = [self.title,
-                 f"  point {format_quantity(self.point)}   P5 {format_quantity(self.p5)}   "
-                 f"P50 {format_quantity(self.p50)}   P95 {format_quantity(self.p95)}",
-                 f"  mean {format_quantity(self.mean)}   std {format_quantity(self.std)}   "
-                 f"constraints hold in {self.feasible_fraction:.1%} of samples",
-                 "  variance explained (first order):"]
+        """The summary for terminals and logs: all samples, then the feasible ones."""
+        lines = [line for line in (self.infeasible_line(),) if line]
+        lines += [self.title, f"  point {format_quantity(self.point)}"]
+        for label, only in (("all samples", False), ("feasible samples only", True)):
+            st = self.stats(only)
+            if st["p50"] is None:
+                lines.append(f"  {label}: none")
+                continue
+            lines.append(f"  {label} ({st['samples']:,}): P5 {format_quantity(st['p5'])}   "
+                         f"P50 {format_quantity(st['p50'])}   P95 {format_quantity(st['p95'])}"
+                         f"   mean {format_quantity(st['mean'])}   "
+                         f"std {format_quantity(st['std'])}")
+        lines += [f"  {self.breaks_text()}", "  variance explained (first order):"]
         described = {d.name: d.describe() for d in self.inputs}
         for c in self.contributors:
             lines.append(f"    {c.name:<26} {c.share:>6.1%}  {described[c.name]}")
@@ -260,16 +329,18 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
     f = model.compile(target, [d.name for d in dists], given=given, presets=presets,
                       constraints=constraints)
     values = np.asarray(f(**drawn), dtype=float)
-    feasible = np.ones(samples, dtype=bool)
-    for slack in f.margins(**drawn).values():
-        feasible &= slack >= 0
+    # NaN slack (a draw at which the point cannot be) counts as broken, as in sweeps
+    violations = {cid: ~(slack >= 0) for cid, slack in f.margins(**drawn).items()}
+    feasible = ~np.logical_or.reduce([*violations.values(), np.zeros(samples, dtype=bool)])
     point = float(f(**{d.name: np.array([d.value]) for d in dists})[0])
+    statuses = model.solve(find=[target], given=given, presets=presets).constraints
     unit = model.ruleset.quantities[target].unit
     return UncertaintyResult(
         target, unit, Quantity(point, unit), frozen_array(values), tuple(dists),
         frozen_mapping({n: frozen_array(v) for n, v in drawn.items()}),
         tuple(contributors(levels, values)), frozen_array(feasible), seed,
-        scenario_label(model, presets, given))
+        scenario_label(model, presets, given),
+        frozen_mapping({c: frozen_array(v) for c, v in sorted(violations.items())}), statuses)
 
 
 def input_distributions(model, target, presets=None, given=None, inputs=None):

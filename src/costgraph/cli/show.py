@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from costgraph.provenance import infeasible_line
 from costgraph.units import format_quantity
 
 from .common import echo, table
@@ -31,13 +32,6 @@ def constraint_table(statuses, binding=()):
         t.add_row(c.id, status, format_quantity(c.lhs), format_quantity(c.rhs.to(c.lhs.units)),
                   "" if c.ratio is None else f"{c.ratio:.3g}")
     return t
-
-
-def infeasible_line(violated) -> str:
-    """``INFEASIBLE: memory.hbm_fit (227 GB needed, 126.9 GB usable: 1.79x)``."""
-    parts = [f"{c.id} ({format_quantity(c.lhs)} against {format_quantity(c.rhs.to(c.lhs.units))}"
-             + (f", ratio {c.ratio:.3g})" if c.ratio is not None else ")") for c in violated]
-    return "INFEASIBLE: this answer breaks " + "; ".join(parts)
 
 
 def print_result(result, explain: bool = False, binding=()) -> None:

@@ -131,8 +131,7 @@ def sweep(vary: Annotated[list[str], typer.Argument(
     elif not paths:
         typer.echo(result.to_csv(), nl=False)
     write_outputs(paths, result)
-    broken = int(len(result) - result.feasible.sum())
-    typer.echo(f"{len(result):,} points, {broken:,} break a constraint", err=True)
+    typer.echo(result.summary(), err=True)
 
 
 # levers ----------------------------------------------------------------------------------
@@ -157,6 +156,11 @@ def levers(target: Annotated[str, typer.Argument(metavar="TARGET",
     The elasticity is the exact derivative of the rules at the point (d ln target / d ln
     input), with the active branch of every max() taken. Where an input has a range (from
     its preset, or --range), the table also shows the target at each end.
+
+    Levers are an analysis, so the exit status is 0 even at a point that breaks a declared
+    constraint; the first line then says INFEASIBLE and what breaks. A range end at which a
+    constraint breaks is marked ! (the --json output has feasible, failing, and per lever
+    feasible_low and feasible_high).
 
     Example:
 
@@ -188,6 +192,8 @@ def levers(target: Annotated[str, typer.Argument(metavar="TARGET",
 
 
 def print_levers(result) -> None:
+    """The ranked table; first a line when the point breaks a declared constraint, last a
+    legend when a range end does (its value marked ``!``)."""
     unit = f"{result.value.units:~P}"
     rows = table("#", "input", "value", "elasticity", "low .. high",
                  f"{result.target} at low .. high [{unit}]",
@@ -196,10 +202,13 @@ def print_levers(result) -> None:
         span = ends = ""
         if lv.low is not None:
             span = f"{format_quantity(lv.low)} .. {format_quantity(lv.high)}"
-            ends = f"{format_number(lv.target_low.m)} .. {format_number(lv.target_high.m)}"
+            ends = (f"{format_number(lv.target_low.m)}{lv.mark_low} .. "
+                    f"{format_number(lv.target_high.m)}{lv.mark_high}")
         rows.add_row(str(i), lv.name, format_quantity(lv.value), f"{lv.elasticity:+.4f}",
                      span, ends)
-    echo(rows)
+    head = [line for line in (result.infeasible_line(),) if line]
+    legend = [line for line in (result.end_legend(),) if line]
+    echo(*head, rows, *legend)
 
 
 # uncertainty -----------------------------------------------------------------------------
@@ -216,7 +225,10 @@ def uncertainty(target: Annotated[str, typer.Argument(
     """Propagate the presets' input ranges to a quantity: percentiles and what drives them.
 
     Every input with a range in its preset (low/high, a distribution) is drawn; the rest
-    stay fixed. -o FILE.csv writes every sample, -o FILE.png the histogram.
+    stay fixed. Statistics are given over all samples and over the feasible ones only
+    (where every declared constraint holds), with the share of samples breaking each
+    constraint; a point that breaks one is flagged INFEASIBLE (the exit status stays 0).
+    -o FILE.csv writes every sample, -o FILE.png the histogram.
 
     Example:
 
@@ -243,17 +255,28 @@ def uncertainty(target: Annotated[str, typer.Argument(
 
 
 def print_uncertainty(result) -> None:
-    stats = table("statistic", "value", title=result.title)
-    for name in ("point", "p5", "p50", "p95", "mean", "std"):
-        stats.add_row(name.upper() if name[0] == "p" and name != "point" else name,
-                      format_quantity(getattr(result, name)))
-    stats.add_row("constraints hold", f"{result.feasible_fraction:.1%} of samples")
+    """Statistics over all samples and over the feasible ones, side by side; the share of
+    samples breaking each constraint; what drives the spread."""
+    feasible = result.stats(feasible_only=True)
+    every = result.stats()
+    stats = table("statistic", "all samples", "feasible samples only", title=result.title)
+    stats.add_row("point", format_quantity(result.point), "")
+    stats.add_row("samples", f"{every['samples']:,}",
+                  f"{feasible['samples']:,} ({result.feasible_fraction:.1%})")
+    for name in ("p5", "p50", "p95", "mean", "std"):
+        shown = name.upper() if name.startswith("p") else name
+        stats.add_row(shown, format_quantity(every[name]),
+                      "none" if feasible[name] is None else format_quantity(feasible[name]))
+    breaks = table("constraint", "broken in")
+    for cid, share in result.breaks.items():
+        breaks.add_row(cid, f"{share:.1%} of samples")
     drivers = table("input", "variance share", "correlation", "drawn from")
     described = {d.name: d for d in result.inputs}
     for c in result.contributors:
         drivers.add_row(c.name, f"{c.share:.1%}", f"{c.correlation:+.2f}",
                         described[c.name].describe())
-    echo(stats, drivers)
+    head = [line for line in (result.infeasible_line(),) if line]
+    echo(*head, stats, *([breaks] if result.breaks else []), drivers)
 
 
 # pareto ----------------------------------------------------------------------------------
@@ -275,7 +298,8 @@ def pareto(x: Annotated[str, typer.Argument(metavar="X", help="First quantity, e
     """The decisions no other beats on both X and Y (both minimised by default).
 
     Every combination of the --vary values is evaluated; points breaking a declared or
-    --where constraint are left out; the non-dominated rest is printed in order of X.
+    --where constraint are left out, and a last line counts them by constraint; the
+    non-dominated rest is printed in order of X.
 
     Example:
 
@@ -297,6 +321,7 @@ def pareto(x: Annotated[str, typer.Argument(metavar="X", help="First quantity, e
     else:
         print_table(result.front, f"{result.title}: {len(result)} of {len(result.sweep):,} "
                                   f"points")
+        echo(result.summary())
 
     def chart():
         from costgraph.plots import pareto_front

@@ -2,9 +2,9 @@
 when a point breaks a declared constraint, which one, and by how much; a seek shows its
 constraints in a notebook.
 
-The infeasible example throughout is the default scenario in BF16 (``-p default -p bf16``):
-Llama-3-70B's 141 GB of BF16 weights and its batch's KV need 227 GB, against the 126.9 GB
-usable on one H200.
+The infeasible example throughout is the default scenario in BF16 on one H100
+(``-p default -p bf16 -p h100-sxm``): Llama-3.1-70B's 141 GB of BF16 weights alone exceed the
+85.52 GB an "80 GB" H100 really has, so no batch, context or price fits.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from costgraph.cli import app
 from toymodel import PRESETS, RULES, build
 
 runner = CliRunner()
-BF16 = ["default", "bf16"]
-HBM_LINE = "INFEASIBLE: the point breaks memory.hbm_fit (227 GB against 126.9 GB, ratio 1.79)"
+BF16 = ["default", "bf16", "h100-sxm"]
+HBM_LINE = "INFEASIBLE: the point breaks memory.hbm_fit (233 GB against 85.52 GB, ratio 2.72)"
 HATCH = "///"
 
 # the toy's KV known only to a range, at a batch and context where 0.1 MB/token just fits:
@@ -68,7 +68,8 @@ def test_levers_carry_the_points_constraint_statuses(model):
     assert table.infeasible_line() == HBM_LINE
     fits = model.levers("cost_per_mtok")
     assert fits.feasible and fits.failing == () and fits.infeasible_line() is None
-    assert [c.id for c in fits.constraints] == ["context.max_context", "memory.hbm_fit"]
+    assert [c.id for c in fits.constraints] == ["context.max_context", "memory.hbm_fit",
+                                                "stack.max_batch"]
 
 
 def test_each_range_end_says_whether_it_breaks_a_constraint(model):
@@ -118,14 +119,15 @@ def test_levers_csv_marks_each_end(toy):
 
 
 def test_cli_levers_says_infeasible_first_and_exits_0(model):
-    out = runner.invoke(app, ["levers", "cost_per_mtok", "-p", "default", "-p", "bf16"],
+    out = runner.invoke(app, ["levers", "cost_per_mtok", "-p", "default", "-p", "bf16",
+                              "-p", "h100-sxm"],
                         env={"COLUMNS": "160"})
     assert out.exit_code == 0, out.output
     lines = out.stdout.splitlines()
     assert lines[0] == HBM_LINE
-    assert lines[1] == "cost_per_mtok = 0.6484 USD/Mtok (default + bf16)"
+    assert lines[1] == "cost_per_mtok = 1.095 USD/Mtok (default + bf16 + h100-sxm)"
     utilisation = next(line for line in lines if " utilisation " in line)
-    assert utilisation.split()[-3:] == ["0.7663!", "..", "0.5619!"]
+    assert utilisation.split()[-3:] == ["1.294!", "..", "0.9487!"]
     assert lines[-1] == "! with the input at this end, the point breaks memory.hbm_fit"
 
 
@@ -180,16 +182,16 @@ def test_tornado_hatches_ends_that_break_a_constraint(model):
 
 
 def test_sweep_counts_the_points_breaking_each_constraint(model):
-    s = model.sweep({"batch": [1, 64, 128, 256], "context_len": [4096, 16384]},
+    s = model.sweep({"batch": [1, 64, 128, 256], "context_len": [4096, 262144]},
                     "cost_per_mtok")
-    expected = {"context.max_context": 0, "memory.hbm_fit": 0}
+    expected = {"context.max_context": 0, "memory.hbm_fit": 0, "stack.max_batch": 0}
     for i in range(len(s)):
         given = {"batch": float(s.values("batch")[i]),
                  "context_len": float(s.values("context_len")[i])}
         for c in model.solve(given=given, find=["cost_per_mtok"]).violated:
             expected[c.id] += 1
     assert s.breaks == expected and expected["memory.hbm_fit"] > 0
-    assert expected["context.max_context"] == 4  # 16K of a model that reads 8K
+    assert expected["context.max_context"] == 4  # 256K of a model that reads 128K
     broken = len(s) - int(s.feasible.sum())
     assert s.summary() == (f"{broken} of 8 points break a constraint: context.max_context 4, "
                            f"memory.hbm_fit {expected['memory.hbm_fit']}")
@@ -208,7 +210,7 @@ def test_sweep_summary_when_nothing_breaks(toy):
 
 def test_cli_sweep_summarises_on_stderr(model):
     out = runner.invoke(app, ["sweep", "batch=1,64,128", "--find", "cost_per_mtok",
-                              "-p", "default", "-p", "bf16"])
+                              "-p", "default", "-p", "bf16", "-p", "h100-sxm"])
     assert out.exit_code == 0, out.output
     assert out.stderr == "3 of 3 points break a constraint: memory.hbm_fit 3\n"
     assert [line.split(",")[2] for line in out.stdout.splitlines()[1:]] == ["false"] * 3
@@ -224,10 +226,13 @@ def test_pareto_leaves_infeasible_points_off_and_counts_them(model):
     grid = p.sweep
     assert not (p.on_front & ~grid.feasible).any()
     assert p.infeasible == len(grid) - int(grid.feasible.sum()) > 0
-    # FP16 never fits one H200; FP8 stops fitting past 84 requests
-    fp16 = grid.values("precision") == "fp16"
-    assert p.breaks["memory.hbm_fit"] == int(fp16.sum()) + int(
-        (~fp16 & (grid.values("batch") > 84)).sum())
+    # the exact solve of each point agrees on which break the fit: FP16's weights leave room
+    # for few requests, FP8's for more
+    fit = [model.solve(given={"batch": float(b)}, presets=["default", str(prec)],
+                       find=["cost_per_mtok"]).violated
+           for b, prec in zip(grid.values("batch"), grid.values("precision"))]
+    assert p.breaks["memory.hbm_fit"] == sum(
+        "memory.hbm_fit" in [c.id for c in broken] for broken in fit) > 0
     assert p.breaks["step_time <= 30 ms"] == int((grid.values("step_time") > 0.030).sum())
     assert p.summary() == (f"{p.infeasible} of 16 points break a constraint and are left out: "
                            f"memory.hbm_fit {p.breaks['memory.hbm_fit']}, step_time <= 30 ms "
@@ -314,6 +319,7 @@ def test_uncertainty_at_an_infeasible_point(model):
     data = u.to_dict()
     assert data["point_failing"] == ["memory.hbm_fit"] and data["feasible_only"]["p50"] is None
     out = runner.invoke(app, ["uncertainty", "cost_per_mtok", "-p", "default", "-p", "bf16",
+                              "-p", "h100-sxm",
                               "-n", "2000", "--seed", "1"])
     assert out.exit_code == 0, out.output
     lines = out.stdout.splitlines()
@@ -402,13 +408,13 @@ def test_the_pareto_charts_data_is_every_decision_drawn(model):
 
 
 def test_seek_result_html_shows_the_optimum_point_and_binding_constraints(model):
-    s = model.seek(minimize="cost_per_mtok", where="step_time <= 30 ms",
+    s = model.seek(minimize="cost_per_mtok", where="step_time <= 60 ms",
                    vary={"batch": (1, 512)})
     html = s._repr_html_()
-    assert html.startswith("<p><strong>minimum cost_per_mtok = 0.2783 USD/Mtok</strong></p>")
-    assert "<tr><td>batch</td><td>83 request</td></tr>" in html
+    assert html.startswith("<p><strong>minimum cost_per_mtok = 0.3638 USD/Mtok</strong></p>")
+    assert "<tr><td>batch</td><td>96 request</td></tr>" in html
     assert "<tr><td>memory.hbm_fit</td><td>binding</td>" in html
-    assert "<tr><td>step_time &lt;= 30 ms</td><td>holds</td>" in html
+    assert "<tr><td>step_time &lt;= 60 ms</td><td>holds</td>" in html
     assert "<tr><td>context.max_context</td><td>holds</td>" in html
     top = model.seek(maximize="batch", vary={"batch": (1, 4096)})._repr_html_()
     assert top.startswith("<p><strong>maximum batch = ")

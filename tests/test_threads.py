@@ -55,7 +55,7 @@ def questions(model):
     bounds = [lambda ms=ms: dump(model.seek(minimize="cost_per_mtok",
                                             where=f"step_time <= {ms} ms",
                                             vary={"batch": (1, 512)}).to_dict())
-              for ms in range(18, 24)]
+              for ms in range(25, 31)]
     return mixed + bounds
 
 

@@ -215,6 +215,28 @@ def test_moe_flops_count_only_active_experts(model):
     assert mag(r["weight_flops_per_token"], "FLOP/token") == pytest.approx(expected, rel=1e-12)
 
 
+def test_routed_experts_matmuls_run_at_their_grouped_gemm_efficiency(model):
+    """The experts' FLOPs count 1/expert_gemm_efficiency times in the matmuls' compute side;
+    a dense model's do not move."""
+    given = {"expert_gemm_efficiency": 0.5}
+    r = solve(model, ["default", "mixtral-8x7b"], ["expert_flops_per_token",
+              "layer_flops_per_token", "gemm_work_per_token", "gemm_time", "gemm_flops_rate",
+              "batch"], given)
+    experts = 2 * 32 * 2 * MX7["expert"]  # 2 FLOPs x 32 layers x top-2 x one expert
+    assert mag(r["expert_flops_per_token"], "FLOP/token") == pytest.approx(experts, rel=1e-12)
+    work = mag(r["layer_flops_per_token"], "FLOP/token") + experts * (1 / 0.5 - 1)
+    assert mag(r["gemm_work_per_token"], "FLOP/token") == pytest.approx(work, rel=1e-12)
+    big = solve(model, ["default", "mixtral-8x7b"], ["gemm_time", "gemm_flops_rate"],
+                {**given, "batch": 4096})
+    # at batch 4,096 the matmuls wait on the tensor cores, at the experts' doubled work
+    assert mag(big["gemm_time"], "s") == pytest.approx(
+        4096 * work / mag(big["gemm_flops_rate"], "FLOP/s"), rel=1e-9)
+    dense = solve(model, ["default"], ["expert_flops_per_token", "layer_flops_per_token",
+                                       "gemm_work_per_token"], given)
+    assert mag(dense["expert_flops_per_token"], "FLOP/token") == 0
+    assert dense["gemm_work_per_token"] == dense["layer_flops_per_token"]
+
+
 def test_latent_and_sliding_attention_flops(model):
     """Decode attention works on the latent under MLA (2 x 512 + 64 per head and position) and
     on at most the window in sliding layers."""

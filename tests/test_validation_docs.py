@@ -29,7 +29,7 @@ FITS = {
                                               "request_overhead")),
     "trtllm-v0.17.yaml": ("trtllm-0.17", ("bw_efficiency", "flops_efficiency", "layer_overhead",
                                           "request_overhead", "all_reduce_latency",
-                                          "link_efficiency")),
+                                          "link_efficiency", "expert_gemm_efficiency")),
     "trtllm-v0.5-v0.6.1.yaml": ("trtllm-0.5", ("flops_efficiency", "bw_efficiency",
                                                "layer_overhead")),
     "trtllm-v1.0.yaml": ("trtllm", ("flops_efficiency", "flops_efficiency_fp4",

@@ -1,8 +1,9 @@
 """Derivation diagrams: the part of a Result that produced one value, as DOT, Mermaid, SVG, PNG.
 
-A diagram is built once, as plain data (nodes and edges with a *role*), and then written out:
-DOT and Mermaid are text this module writes itself, in sorted order, so the same result
-always gives the same bytes; SVG and PNG are laid out by Graphviz (see ``costgraph.render_image``).
+A diagram is built once, as plain data (nodes and edges with a *role*), and then written out
+in sorted order, so the same result always gives the same bytes: DOT by the graphviz package
+(``costgraph.render_graphviz``), Mermaid by ``costgraph.render_text``; SVG and PNG are laid
+out by Graphviz itself (``costgraph.render_image``).
 Every role's look comes from the one table ``ROLES``, and every diagram carries a legend of
 the roles it uses.
 
@@ -10,7 +11,7 @@ the roles it uses.
 >>> r = cg.load().solve(find="weight_bytes")
 >>> d = r.graph("weight_bytes")
 >>> d.source.splitlines()[0]
-'digraph "weight_bytes" {'
+'digraph weight_bytes {'
 """
 
 from __future__ import annotations
@@ -66,6 +67,17 @@ ROLES: dict[str, Role] = {r.name: r for r in (
 )}
 FOLD_ID = "folded"  # the one node that stands for every folded quantity
 FOLD_NAMES_PER_LINE = 3
+
+
+def role_attrs(role: Role, target: bool = False) -> dict[str, str]:
+    """The Graphviz attributes of a role (with the target overlay when ``target``)."""
+    attrs = {"shape": role.shape, "style": role.style, "fillcolor": role.fill,
+             "color": role.border, **dict(role.extra)}
+    if target:
+        attrs.update(dict(ROLES["target"].extra))
+    return attrs
+
+
 QUANTITY_ROLES = ("given", "preset", "default", "override", "derived", "solved")
 BINDING_RTOL = 1e-6  # a constraint whose two sides agree this closely has no slack left
 
@@ -107,9 +119,14 @@ class Diagram:
     @property
     def source(self) -> str:
         """The diagram in Graphviz DOT, sorted so that equal results give equal text."""
-        from .render_text import to_dot
+        return self.digraph.source
 
-        return to_dot(self)
+    @property
+    def digraph(self):
+        """The diagram as a ``graphviz.Digraph`` (the graphviz package's own object)."""
+        from .render_graphviz import to_digraph
+
+        return to_digraph(self)
 
     @property
     def mermaid(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -188,3 +189,36 @@ def test_dot_is_built_by_the_graphviz_package_and_quotes_hostile_text():
     assert parsed.get_node("q:a").attr["label"] == (
         'say "hi" \\\\ back\\n<b>not html</b>\\na:b -> c')
     assert parsed.get_node("q:a").attr["tooltip"] == "tip \\\\n"
+
+
+PLAIN_RENDER = """\
+import shutil, sys
+from pathlib import Path
+import costgraph as cg
+assert shutil.which("dot") is None, shutil.which("dot")
+d = cg.load(sys.argv[1]).solve(find=["cost_per_passenger"]).graph()
+out = Path(sys.argv[2])
+print(d.save(out / "trip.svg").read_text()[:5], d.save(out / "trip.png").read_bytes()[:4])
+"""
+
+
+def test_svg_and_png_render_without_any_graphviz_program_on_path(tmp_path):
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    done = subprocess.run([sys.executable, "-c", PLAIN_RENDER, str(TRIP), str(tmp_path)],
+                          env={**os.environ, "PATH": str(empty)}, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "<?xml b'\\x89PNG'\n"
+    assert "cost_per_passenger" in (tmp_path / "trip.svg").read_text()
+
+
+def test_a_plain_install_brings_the_renderer_with_graphviz():
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    core = [Requirement(r) for r in requires("costgraph")]
+    renderer = [r for r in core if r.name == "pygraphviz"
+                and (r.marker is None or r.marker.evaluate({"extra": ""}))]
+    assert [str(r.specifier) for r in renderer] == [">=2.0"]

@@ -162,8 +162,9 @@ def test_explain_folds_a_zero_in_a_tree_exactly(trip):
 def test_explain_of_a_zero_asked_for_folds_only_its_zero_inputs(trip):
     text = trip.solve(find=["toll_cost"]).explain()
     assert text.splitlines()[0] == "toll_cost = 0 USD  [derived: rule trip.toll_cost]"
-    assert text.splitlines()[-2:] == ["├─ zero here: toll_km  (unfold to show them)",
-                                      "└─ toll_rate = 0.1 USD/km  [preset default; test fixture]"]
+    assert text.splitlines()[-2:] == [
+        "├─ zero here: toll_km  (unfold to show them)",
+        "└─ toll_rate = 0.1 USD/km  [preset default; test fixture]"]
 
 
 def test_cli_graph_and_explain_unfold(folder):

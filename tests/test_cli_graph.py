@@ -33,7 +33,7 @@ def test_prints_the_golden_mermaid():
 
 
 @pytest.mark.parametrize("suffix, start", [
-    (".dot", b'digraph "fuel" {'), (".gv", b'digraph "fuel" {'), (".mmd", b"%% fuel = 30 l"),
+    (".dot", b"digraph fuel {"), (".gv", b"digraph fuel {"), (".mmd", b"%% fuel = 30 l"),
     (".svg", b"<?xml"), (".png", b"\x89PNG\r\n\x1a\n"),
 ])
 def test_writes_by_extension(tmp_path, suffix, start):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -95,11 +96,14 @@ def test_dot_is_deterministic_and_sorted(model):
     first = model.solve(find=["cost_per_mtok"]).graph().source
     second = model.solve(find=["cost_per_mtok"]).graph().source
     assert first == second
-    node_lines = [line for line in first.splitlines()
-                  if line.startswith('  "') and "->" not in line]
-    assert node_lines == sorted(node_lines)
-    edge_lines = [line for line in first.splitlines() if "->" in line]
-    assert edge_lines == sorted(edge_lines)
+    top = [line[1:] for line in first.splitlines() if line.startswith("\t")
+           and not line.startswith("\t\t") and line.split(" ", 1)[0] not in
+           ("\tgraph", "\tnode", "\tedge", "\tsubgraph")]
+    node_ids = [line.split(" [", 1)[0].strip('"') for line in top if "->" not in line]
+    assert node_ids == sorted(node_ids) and "folded" in node_ids
+    edges = [tuple(end.strip('"') for end in line.split(" [", 1)[0].split(" -> "))
+             for line in top if "->" in line]
+    assert edges == sorted(edges) and len(edges) > 100
 
 
 def test_bundled_cost_diagram_reaches_every_layer(model):
@@ -165,3 +169,56 @@ def test_without_graphviz_the_error_says_how_to_install_it(trip, monkeypatch):
         trip.solve(find=["fuel"]).graph().pipe("png")
     assert str(err.value) == ("rendering PNG needs the `render` extra (pygraphviz>=2.0): "
                               "pip install 'costgraph[render]'")
+
+
+def test_dot_is_built_by_the_graphviz_package_and_quotes_hostile_text():
+    import graphviz
+    import pygraphviz
+
+    from costgraph.render import Diagram, Edge, Node
+
+    label = ('say "hi" \\ back', "<b>not html</b>", "a:b -> c")
+    d = Diagram("x y", 'title "quoted"', (Node("q:a", "derived", label, "tip \\n"),
+                                         Node("q:b", "given", ("b",))),
+                (Edge("q:b", "q:a"),))
+    assert isinstance(d.digraph, graphviz.Digraph) and d.digraph.source == d.source
+    parsed = pygraphviz.AGraph(string=d.source)
+    assert sorted(parsed.nodes()) == ["legend:derived", "legend:given", "q:a", "q:b"]
+    assert parsed.edges() == [("q:b", "q:a")]
+    # DOT's escapes: \\ is one backslash, \n a centred line break; nothing read as HTML
+    assert parsed.get_node("q:a").attr["label"] == (
+        'say "hi" \\\\ back\\n<b>not html</b>\\na:b -> c')
+    assert parsed.get_node("q:a").attr["tooltip"] == "tip \\\\n"
+
+
+PLAIN_RENDER = """\
+import shutil, sys
+from pathlib import Path
+import costgraph as cg
+assert shutil.which("dot") is None, shutil.which("dot")
+d = cg.load(sys.argv[1]).solve(find=["cost_per_passenger"]).graph()
+out = Path(sys.argv[2])
+print(d.save(out / "trip.svg").read_text()[:5], d.save(out / "trip.png").read_bytes()[:4])
+"""
+
+
+def test_svg_and_png_render_without_any_graphviz_program_on_path(tmp_path):
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    done = subprocess.run([sys.executable, "-c", PLAIN_RENDER, str(TRIP), str(tmp_path)],
+                          env={**os.environ, "PATH": str(empty)}, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "<?xml b'\\x89PNG'\n"
+    assert "cost_per_passenger" in (tmp_path / "trip.svg").read_text()
+
+
+def test_a_plain_install_brings_the_renderer_with_graphviz():
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    core = [Requirement(r) for r in requires("costgraph")]
+    renderer = [r for r in core if r.name == "pygraphviz"
+                and (r.marker is None or r.marker.evaluate({"extra": ""}))]
+    assert [str(r.specifier) for r in renderer] == [">=2.0"]

@@ -85,6 +85,27 @@ def test_the_derivation_page_links_every_quantity_to_its_own(web, model):
     assert exports(web, html)["SVG"].startswith("/api/graph?name=cost_per_mtok")
 
 
+def test_the_derivation_page_folds_zero_terms_and_unfolds_on_request(web):
+    def diagram_titles(url):
+        html = web.get(url).text
+        diagram = re.search(r'<div class="diagram fit" id="diagram">(.*?)</div>', html,
+                            re.S).group(1)
+        return set(re.findall(r"<title>(q:[a-z0-9_]+|folded)</title>", diagram)), html
+
+    url = "/derivation?name=kv_bytes_per_token&depth=all"
+    folded, html = diagram_titles(url)
+    assert "folded" in folded and "q:kv_lora_rank" not in folded
+    assert "zero here: kv_lora_rank" in html and 'name="unfold" value="1">' in html
+    unfolded, html = diagram_titles(url + "&unfold=1")
+    assert "folded" not in unfolded and "q:kv_lora_rank" in unfolded
+    assert "zero here" not in html and 'name="unfold" value="1" checked>' in html
+    # a quantity clicked in the unfolded diagram opens unfolded too
+    assert "unfold=1" in re.search(r'xlink:href="([^"]+)"', html).group(1)
+    api = web.get("/api/graph?name=kv_bytes_per_token&unfold=true").json()
+    assert api["folded"] == [] and "q:kv_lora_rank" in {n["id"] for n in api["nodes"]}
+    assert "kv_lora_rank" in web.get("/api/graph?name=kv_bytes_per_token").json()["folded"]
+
+
 def test_the_seek_page_answers_with_what_binds(web, model):
     html = web.get("/seek?minimize=cost_per_mtok&where=step_time <= 30 ms"
                    "&vary=batch=1..512").text

@@ -14,6 +14,7 @@ from html import escape
 import pint
 
 from .errors import UnknownQuantityError
+from .folding import FOLD_HINT
 from .units import format_quantity, format_unit
 
 KINDS = ("given", "preset", "derived", "solved", "override", "default")
@@ -130,12 +131,21 @@ class Result:
                 stack.extend(self.steps[n].inputs)
         return sorted(seen)
 
-    def explain(self, name: str | None = None) -> str:
-        """The derivation of ``name`` (default: the first target) as an indented tree."""
+    def explain(self, name: str | None = None, *, unfold: bool = False) -> str:
+        """The derivation of ``name`` (default: the first target) as an indented tree.
+
+        Zero-valued branches (terms of features the scenario does not use, see
+        ``costgraph.folding``) are folded into one line under the step that used them,
+        unless ``unfold``.
+        """
+        from .folding import zero_branches  # imported here: it reads Results, not Steps
+
         name = name or self.targets[0]
         lines: list[str] = []
         shown: set[str] = set()
-        self._explain(name, "", "", lines, shown)
+        folded = frozenset() if unfold else zero_branches(self, [name, *self.upstream_of(name)],
+                                                          keep=[name])
+        self._explain(name, "", "", lines, shown, folded)
         for status in self.constraints:
             if status.holds is False:
                 lines.append(f"! {status.describe()}")
@@ -145,7 +155,7 @@ class Result:
                              f"would give {format_quantity(would)}")
         return "\n".join(lines)
 
-    def _explain(self, name, lead, child_lead, lines, shown):
+    def _explain(self, name, lead, child_lead, lines, shown, folded):
         step = self.step(name)
         head = f"{lead}{name} = {format_quantity(step.value)}"
         tag = {"given": "given", "preset": f"preset {_preset_source(step.source)}".strip(),
@@ -174,11 +184,15 @@ class Result:
             lines.append(f"{child_lead}  ({step.note})")
         if step.source:
             lines.append(f"{child_lead}  source: {step.source}")
-        children = [n for n in step.inputs if n in self.steps]
+        children = [n for n in step.inputs if n in self.steps and n not in folded]
+        zeros = [n for n in step.inputs if n in folded]
+        if zeros:
+            branch = "└─ " if not children else "├─ "
+            lines.append(f"{child_lead}{branch}zero here: {', '.join(zeros)}  ({FOLD_HINT})")
         for i, child in enumerate(children):
             last = i == len(children) - 1
             self._explain(child, child_lead + ("└─ " if last else "├─ "),
-                          child_lead + ("   " if last else "│  "), lines, shown)
+                          child_lead + ("   " if last else "│  "), lines, shown, folded)
 
     def to_dict(self) -> dict:
         """JSON-ready: every value with its unit and derivation, and constraint status."""

@@ -1,8 +1,9 @@
 """Derivation diagrams: the part of a Result that produced one value, as DOT, Mermaid, SVG, PNG.
 
-A diagram is built once, as plain data (nodes and edges with a *role*), and then written out:
-DOT and Mermaid are text this module writes itself, in sorted order, so the same result
-always gives the same bytes; SVG and PNG are laid out by Graphviz (see ``costgraph.render_image``).
+A diagram is built once, as plain data (nodes and edges with a *role*), and then written out
+in sorted order, so the same result always gives the same bytes: DOT by the graphviz package
+(``costgraph.render_graphviz``), Mermaid by ``costgraph.render_text``; SVG and PNG are laid
+out by Graphviz itself (``costgraph.render_image``).
 Every role's look comes from the one table ``ROLES``, and every diagram carries a legend of
 the roles it uses.
 
@@ -10,7 +11,7 @@ the roles it uses.
 >>> r = cg.load().solve(find="weight_bytes")
 >>> d = r.graph("weight_bytes")
 >>> d.source.splitlines()[0]
-'digraph "weight_bytes" {'
+'digraph weight_bytes {'
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from .errors import ExpressionError
 from .expr import parse_constraint
+from .folding import FOLD_HINT, feeds, zero_branches
 from .units import format_quantity
 
 
@@ -60,7 +62,22 @@ ROLES: dict[str, Role] = {r.name: r for r in (
          (("penwidth", "2"),)),
     Role("unevaluated", "constraint not evaluated", "#ffffff", "#9e9e9e", "hexagon",
          "dashed"),
+    Role("folded", "zero here, folded (unfold to draw)", "#fafafa", "#9e9e9e", "folder",
+         "dashed,filled", (("fontsize", "9"),)),
 )}
+FOLD_ID = "folded"  # the one node that stands for every folded quantity
+FOLD_NAMES_PER_LINE = 3
+
+
+def role_attrs(role: Role, target: bool = False) -> dict[str, str]:
+    """The Graphviz attributes of a role (with the target overlay when ``target``)."""
+    attrs = {"shape": role.shape, "style": role.style, "fillcolor": role.fill,
+             "color": role.border, **dict(role.extra)}
+    if target:
+        attrs.update(dict(ROLES["target"].extra))
+    return attrs
+
+
 QUANTITY_ROLES = ("given", "preset", "default", "override", "derived", "solved")
 BINDING_RTOL = 1e-6  # a constraint whose two sides agree this closely has no slack left
 
@@ -90,6 +107,7 @@ class Diagram:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
     rankdir: str = "LR"
+    folded: tuple[str, ...] = ()  # the zero-valued quantities drawn as one node
 
     @property
     def roles(self) -> list[str]:
@@ -101,9 +119,14 @@ class Diagram:
     @property
     def source(self) -> str:
         """The diagram in Graphviz DOT, sorted so that equal results give equal text."""
-        from .render_text import to_dot
+        return self.digraph.source
 
-        return to_dot(self)
+    @property
+    def digraph(self):
+        """The diagram as a ``graphviz.Digraph`` (the graphviz package's own object)."""
+        from .render_graphviz import to_digraph
+
+        return to_digraph(self)
 
     @property
     def mermaid(self) -> str:
@@ -136,7 +159,8 @@ class Diagram:
                 "nodes": [{"id": n.id, "role": n.role, "label": list(n.label),
                            "target": n.target, "tooltip": n.tooltip} for n in self.nodes],
                 "edges": [{"tail": e.tail, "head": e.head, "kind": e.kind}
-                          for e in self.edges]}
+                          for e in self.edges],
+                "folded": list(self.folded)}
 
     def __str__(self) -> str:
         return self.source
@@ -147,7 +171,7 @@ class Diagram:
 
 def derivation_graph(result, name: str | None = None, *, include=(), depth: int | None = None,
                      constraints: bool = True, binding=(), chosen=(),
-                     rankdir: str = "LR") -> Diagram:
+                     rankdir: str = "LR", unfold: bool = False) -> Diagram:
     """The diagram of how ``result`` obtained ``name`` (default: its first target).
 
     ``include`` names more quantities whose derivations are drawn too (a seek draws its
@@ -158,6 +182,11 @@ def derivation_graph(result, name: str | None = None, *, include=(), depth: int 
     ``chosen`` names the values a search picked (drawn apart from values given by hand).
     A quantity solved by inverting a rule is drawn with that rule, marked as used
     backwards, fed by the quantities of the rearranged equation.
+
+    Zero-valued branches (the terms of features the scenario does not use, see
+    ``costgraph.folding``) are drawn as one node that feeds where they fed, unless
+    ``unfold``; the quantities asked for, chosen or compared by a drawn constraint
+    are always drawn.
     """
     name = name or result.targets[0]
     start = [name, *(n for n in include if n != name)]
@@ -172,15 +201,20 @@ def derivation_graph(result, name: str | None = None, *, include=(), depth: int 
             if used & names or (status.holds is False and used):
                 statuses.append((status, used))
                 names |= _closure(result, sorted(used), None if depth is None else 0)
-    nodes, edges = _quantity_parts(result, names, name, set(chosen))
+    keep = set(start) | set(chosen) | {n for _, used in statuses for n in used}
+    folded = frozenset() if unfold else zero_branches(result, names, keep)
+    nodes, edges = _quantity_parts(result, names, name, set(chosen), folded)
     for status, used in statuses:
         nodes.append(_constraint_node(status, set(binding)))
         edges.extend(Edge(f"q:{n}", f"c:{status.id}", "constraint") for n in sorted(used))
+    if folded:
+        nodes.append(_fold_node(result, names, folded))
     value = format_quantity(result[name])
     presets = ", ".join(result.presets) or "none"
     title = f"{name} = {value}  (presets: {presets})"
     return Diagram(name, title, tuple(sorted(nodes, key=lambda n: n.id)),
-                   tuple(sorted(set(edges), key=lambda e: (e.tail, e.head, e.kind))), rankdir)
+                   tuple(sorted(set(edges), key=lambda e: (e.tail, e.head, e.kind))), rankdir,
+                   tuple(sorted(folded)))
 
 
 def _children(result, name: str) -> tuple[str | None, list[str]]:
@@ -190,10 +224,8 @@ def _children(result, name: str) -> tuple[str | None, list[str]]:
     inverted rule is drawn like a forward one: its inputs (the given value among them)
     feed it, and it gives the solved quantity.
     """
-    step = result.steps[name]
-    if step.kind in ("derived", "solved") and step.rule:
-        return step.rule, [n for n in step.inputs if n in result.steps]
-    return None, []
+    inputs = feeds(result, name)
+    return (result.steps[name].rule, inputs) if inputs else (None, [])
 
 
 def _closure(result, start, depth) -> set[str]:
@@ -211,14 +243,19 @@ def _closure(result, start, depth) -> set[str]:
     return seen
 
 
-def _quantity_parts(result, names: set[str], target: str,
-                    chosen: set[str]) -> tuple[list[Node], list[Edge]]:
+def _quantity_parts(result, names: set[str], target: str, chosen: set[str],
+                    folded: frozenset[str]) -> tuple[list[Node], list[Edge]]:
+    """The nodes and edges of the quantities drawn; a folded one's edges leave the fold."""
     nodes, edges = [], []
-    for name in sorted(names):
+
+    def tail(n: str) -> str:
+        return f"q:{n}" if n not in folded else FOLD_ID
+
+    for name in sorted(names - folded):
         step = result.steps[name]
         node = _quantity_node(step, name == target)
         nodes.append(dataclasses.replace(node, role="chosen") if name in chosen else node)
-        rule, feeds = _children(result, name)
+        rule, inputs = _children(result, name)
         if rule is None:
             continue
         rule_id = f"r:{rule}"  # a result uses each rule once, forward or inverted
@@ -226,8 +263,25 @@ def _quantity_parts(result, names: set[str], target: str,
         tip = step.formula or ""
         nodes.append(Node(rule_id, role, (rule,), tip))
         edges.append(Edge(rule_id, f"q:{name}"))
-        edges.extend(Edge(f"q:{n}", rule_id) for n in feeds if n in names)
+        edges.extend(Edge(tail(n), rule_id) for n in inputs if n in names)
     return nodes, edges
+
+
+def _fold_node(result, names: set[str], folded: frozenset[str]) -> Node:
+    """The node standing for every folded quantity, naming the zero terms it feeds on.
+
+    Only edges out of the fold are drawn: its own inputs are folded with it, and an edge
+    into it from each drawn quantity a folded rule also read would cross the whole diagram.
+    """
+    heads = sorted({n for kept in names - folded for n in feeds(result, kept)} & folded)
+    lines = ["zero here:"]
+    for i in range(0, len(heads), FOLD_NAMES_PER_LINE):
+        lines.append(", ".join(heads[i:i + FOLD_NAMES_PER_LINE]))
+    rest = len(folded) - len(heads)
+    if rest:
+        lines.append(f"and {rest} more that only they use")
+    lines.append(FOLD_HINT)
+    return Node(FOLD_ID, "folded", tuple(lines), "folded: " + ", ".join(sorted(folded)))
 
 
 def _quantity_node(step, target: bool) -> Node:

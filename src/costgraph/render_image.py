@@ -1,8 +1,9 @@
 """Laying diagrams out as images with Graphviz, and writing diagrams to files.
 
-Graphviz comes from pygraphviz (the `render` extra; its wheels carry Graphviz itself, so
-no system package is needed). Without it, a ``dot`` program on PATH does the same job;
-without either, the error says exactly what to install.
+Graphviz comes from pygraphviz, a dependency wherever its wheels exist (they carry Graphviz
+itself, so a plain install needs no system package); elsewhere the `render` extra builds it.
+Without it, a ``dot`` program on PATH does the same job; without either, the error says
+exactly what to install.
 """
 
 from __future__ import annotations

@@ -1,82 +1,18 @@
-"""Diagrams as text: Graphviz DOT and Mermaid, written in sorted order.
+"""Diagrams as Mermaid flowcharts, written in sorted order, for Markdown documents.
 
-Both writers read the one style table in ``costgraph.render``; neither depends on Graphviz
-being installed. Every attribute list is sorted by key and every node and edge list by id,
-so a diagram's text is a pure function of the result it draws (golden files can compare it).
+The writer reads the one style table in ``costgraph.render``; every node and edge list is
+sorted by id, so a diagram's text is a pure function of the result it draws (golden files
+can compare it). DOT comes from the graphviz package, in ``costgraph.render_graphviz``.
 """
 
 from __future__ import annotations
 
 import re
 
-from .render import ROLES, Diagram, Role
+from .render import ROLES, Diagram, Role, role_attrs
 
-FONT = "Helvetica"
-EDGE_STYLES = {  # how an edge looks, by kind
-    "flow": {},
-    "constraint": {"style": "dashed", "arrowhead": "none", "color": "#9e9e9e"},
-}
-
-
-# --- DOT -------------------------------------------------------------------------------
-
-
-def _quote(text: str) -> str:
-    """A DOT double-quoted string; newlines become DOT's centred line breaks."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _attrs(attrs: dict[str, str]) -> str:
-    return "[" + ", ".join(f"{k}={_quote(str(v))}" for k, v in sorted(attrs.items())) + "]"
-
-
-def role_attrs(role: Role, target: bool = False) -> dict[str, str]:
-    """The DOT attributes of a role (with the target overlay when ``target``)."""
-    attrs = {"shape": role.shape, "style": role.style, "fillcolor": role.fill,
-             "color": role.border, **dict(role.extra)}
-    if target:
-        attrs.update(dict(ROLES["target"].extra))
-    return attrs
-
-
-def to_dot(d: Diagram) -> str:
-    graph = {"rankdir": d.rankdir, "label": d.title, "labelloc": "t", "fontname": FONT,
-             "fontsize": "12"}
-    lines = [f"digraph {_quote(d.name)} {{",
-             f"  graph {_attrs(graph)};",
-             f"  node {_attrs({'fontname': FONT, 'fontsize': '10'})};",
-             f"  edge {_attrs({'arrowsize': '0.6', 'color': '#616161'})};"]
-    for node in d.nodes:
-        attrs = role_attrs(ROLES[node.role], node.target)
-        attrs["label"] = "\n".join(node.label)
-        if node.tooltip:
-            attrs["tooltip"] = node.tooltip
-        lines.append(f"  {_quote(node.id)} {_attrs(attrs)};")
-    for edge in d.edges:
-        style = EDGE_STYLES[edge.kind]
-        tail = f"  {_quote(edge.tail)} -> {_quote(edge.head)}"
-        lines.append(f"{tail} {_attrs(style)};" if style else f"{tail};")
-    lines.extend(_dot_legend(d))
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def _dot_legend(d: Diagram) -> list[str]:
-    lines = ["  subgraph \"cluster_legend\" {",
-             f"    graph {_attrs({'label': 'legend', 'style': 'dashed', 'color': '#bdbdbd'})};"]
-    # Graphviz stacks a rank's unconnected nodes bottom-up when laying out left to right;
-    # listing them in reverse keeps the legend reading top-down in the table's order
-    order = d.roles[::-1] if d.rankdir in ("LR", "RL") else d.roles
-    for name in order:
-        role = ROLES[name]
-        if name == "target":
-            attrs = role_attrs(ROLES["derived"], target=True)
-        else:
-            attrs = role_attrs(role)
-        attrs["label"] = role.legend
-        lines.append(f"    {_quote('legend:' + name)} {_attrs(attrs)};")
-    lines.append("  }")
-    return lines
+# DOT is written by the graphviz package (costgraph.render_graphviz); kept here by name
+from .render_graphviz import to_dot  # noqa: E402,F401
 
 
 # --- Mermaid ----------------------------------------------------------------------------

@@ -58,6 +58,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.
 ExplainOpt = Annotated[bool, typer.Option(
     "--explain", help="Also print the derivation: every step, its formula, numbers and source "
                       "(the --json output always holds it).")]
+UnfoldOpt = Annotated[bool, typer.Option(
+    "--unfold", help="Show every quantity: without it, the zero-valued terms of features the "
+                     "scenario does not use (and what only they use) are folded into one line.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE",
     help="Write the derivation diagram; the extension picks the format: "

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import (JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt, check_diagram_path,
-                     check_names, echo_json, query, save_diagram)
+from .common import (JsonOpt, OutputOpt, PresetOpt, RulesOpt, SetOpt, UnfoldOpt,
+                     check_diagram_path, check_names, echo_json, query, save_diagram)
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The quantity to draw.")]
 
@@ -36,11 +36,13 @@ def graph(name: NameArg, output: OutputOpt = None, preset: PresetOpt = None,
           format: Annotated[Optional[TextFormat], typer.Option(
               "--format", help="Text printed when there is no --output: dot (the default) "
                                "or mermaid. With --output, FILE's extension picks.")] = None,
-          json: JsonOpt = False, rules: RulesOpt = None):
+          unfold: UnfoldOpt = False, json: JsonOpt = False, rules: RulesOpt = None):
     """Draw how a value is derived: quantities, the rules between them, and constraints.
 
     Nodes are styled by role (given, preset, derived, solved for, asked for, binding or
-    violated constraint) and the diagram carries a legend. Without --output the diagram is
+    violated constraint) and the diagram carries a legend. Terms that are zero in the
+    scenario (features it does not use) are drawn as one folded node; --unfold draws them.
+    Without --output the diagram is
     printed as DOT (or Mermaid with --format mermaid); --json prints its nodes and edges.
 
     Example:
@@ -48,6 +50,7 @@ def graph(name: NameArg, output: OutputOpt = None, preset: PresetOpt = None,
     \b
         costgraph graph cost_per_mtok -o cost.svg
         costgraph graph memory_time --depth 2 --format mermaid
+        costgraph graph n_params --unfold -o params.png
     """
     check_names([name], "NAME", "costgraph graph cost_per_mtok")
     if format is not None and json:
@@ -61,7 +64,7 @@ def graph(name: NameArg, output: OutputOpt = None, preset: PresetOpt = None,
     q = query(rules, preset, set_)
     result = q.model.solve(given=q.given, find=[name], presets=q.presets)
     diagram = result.graph(name, depth=depth, constraints=constraints,
-                           rankdir=direction.value)
+                           rankdir=direction.value, unfold=unfold)
     if output is not None:
         save_diagram(diagram, output)
     if json:

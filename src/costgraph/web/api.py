@@ -80,11 +80,11 @@ async def seek(request: Request, maximize: Optional[str] = None, minimize: Optio
 
 @router.get("/explain", summary="costgraph explain NAME --json (format=text: the tree)")
 async def explain(request: Request, name: Name, p: P = None, set_: Set = None,
-                  format: Literal["json", "text", "csv"] = "json"):
+                  format: Literal["json", "text", "csv"] = "json", unfold: bool = False):
     def work(w: Web):
         result = q.explain(w.model, w.limits, name, p, set_)
         if format == "text":
-            return PlainTextResponse(result.explain(name))
+            return PlainTextResponse(result.explain(name, unfold=unfold))
         if format == "csv":
             return as_csv(result_csv(result, sorted(result.steps)), "explain")
         return as_json(result.to_dict())
@@ -95,9 +95,10 @@ async def explain(request: Request, name: Name, p: P = None, set_: Set = None,
 async def graph(request: Request, name: Name, p: P = None, set_: Set = None,
                 depth: Annotated[Optional[int], Query(ge=0, le=1000)] = None,
                 constraints: bool = True, direction: Literal["LR", "TB"] = "LR",
-                format: Literal["json", "dot", "mermaid", "svg"] = "json"):
+                format: Literal["json", "dot", "mermaid", "svg"] = "json", unfold: bool = False):
     def work(w: Web):
-        diagram = q.graph(w.model, w.limits, name, p, set_, depth, constraints, direction)
+        diagram = q.graph(w.model, w.limits, name, p, set_, depth, constraints, direction,
+                          unfold)
         if format == "dot":
             return PlainTextResponse(diagram.source)
         if format == "mermaid":

@@ -68,11 +68,13 @@ async def scenario(request: Request, p: Many = None, set_: Set = None, find: Man
 @router.get("/derivation")
 async def derivation(request: Request, name: str = "cost_per_mtok", p: Many = None,
                      set_: Set = None,
-                     depth: Annotated[Optional[str], Query()] = None):
+                     depth: Annotated[Optional[str], Query()] = None,
+                     unfold: bool = False):
     w = web(request)
     form = scenario_form(w, p, set_)
     shown_depth = _depth(depth)
     form.update(name=name, depth="all" if shown_depth is None else str(shown_depth),
+                unfold=unfold,
                 api=[("JSON", "/api/explain?" + views.query(name=name, p=p, set_=set_)),
                      ("CSV", "/api/explain?" + views.query(name=name, p=p, set_=set_,
                                                            format="csv")),
@@ -85,13 +87,14 @@ async def derivation(request: Request, name: str = "cost_per_mtok", p: Many = No
 
     def work(w):
         result = q.explain(w.model, w.limits, name, p, set_)
-        diagram = result.graph(name, depth=shown_depth)
+        diagram = result.graph(name, depth=shown_depth, unfold=unfold)
+        kept = {k: v for k, v in (("depth", depth), ("unfold", "1" if unfold else None)) if v}
         drawn = linked_svg(diagram.pipe_svg(), lambda n: derivation_href(n, p, set_) +
-                           ("" if depth is None else "&" + views.query(depth=depth)))
+                           ("&" + views.query(**kept) if kept else ""))
         step = result.step(name)
         upstream = [result.step(n) for n in result.upstream_of(name)]
         return {"result": result, "step": step, "svg": drawn,
-                "explain": result.explain(name), "value": views.number(result, name),
+                "explain": result.explain(name, unfold=unfold), "value": views.number(result, name),
                 "sources": [s for s in [step, *upstream] if s.source]}
 
     return await page(request, "derivation.html", form, work)

@@ -97,9 +97,10 @@ def explain(model, limits: Limits, name, p, set_):
 
 
 def graph(model, limits: Limits, name, p, set_, depth=None, constraints=True,
-          direction="LR"):
+          direction="LR", unfold=False):
     result = explain(model, limits, name, p, set_)
-    return result.graph(name, depth=depth, constraints=constraints, rankdir=direction)
+    return result.graph(name, depth=depth, constraints=constraints, rankdir=direction,
+                        unfold=unfold)
 
 
 def _one(limits: Limits, param: str, value, example: str) -> str:

@@ -265,7 +265,7 @@ def test_the_chart_object_itself_says_so(no_matplotlib, tmp_path):
 @pytest.fixture
 def no_graphviz(monkeypatch):
     """Neither pygraphviz nor a `dot` program."""
-    import costgraph.render_image as render_image
+    import costgraph.render.image as render_image
 
     monkeypatch.setitem(sys.modules, "pygraphviz", None)
     monkeypatch.setattr(render_image.shutil, "which", lambda name: None)
@@ -360,7 +360,7 @@ def test_an_infeasible_seek_under_json_keeps_its_least_bad_point():
 def test_json_stdout_is_only_the_error_when_a_write_fails_after_printing(tmp_path,
                                                                           monkeypatch):
     """solve prints its JSON, then writes the diagram: a refused write leaves no half result."""
-    from costgraph.render import Diagram
+    from costgraph.render.diagram import Diagram
 
     def refused(self, path, format=None):
         raise OutputError(path, "no space left on the device", "free some space", 28)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import costgraph as cg
-from costgraph import render_image
+from costgraph.render import image as render_image
 from costgraph.errors import MissingExtraError, UnknownQuantityError
-from costgraph.render import ROLES, derivation_graph
+from costgraph.render.diagram import ROLES, derivation_graph
 
 HERE = Path(__file__).resolve().parent
 TRIP = HERE / "fixtures" / "trip"

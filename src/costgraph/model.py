@@ -19,21 +19,21 @@ from pathlib import Path
 import pint
 import sympy
 
-from .bibliography import SourceEntry
-from .compile import CompiledFunction, forward_expressions
+from .lang.bibliography import SourceEntry
+from .core.compile import CompiledFunction, forward_expressions
 from .errors import BoundsError, ConflictError, DimensionError, NoSolutionError, NotWholeError
 from .errors import InvalidValueError, NotAllowedError, Problem, RuleSetError
 from .errors import UnderdeterminedError
 from .errors import UnknownQuantityError
 from .errors import UnknownSourceError
-from .expr import PintBackend, parse_constraint, translate
-from .graph import RuleGraph
-from .plan import Planner
-from .provenance import ConstraintStatus, Result, Step
-from .rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, fingerprint
-from .rules import load_ruleset
-from .scenario import compose
-from .solve import execute
+from .lang.expr import PintBackend, parse_constraint, translate
+from .core.graph import RuleGraph
+from .core.plan import Planner
+from .core.provenance import ConstraintStatus, Result, Step
+from .lang.rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, fingerprint
+from .lang.rules import load_ruleset
+from .lang.scenario import compose
+from .core.solve import execute
 from .units import format_quantity, format_unit, parse_quantity
 
 
@@ -338,7 +338,7 @@ class Model:
         expr = parse_constraint(text, {n: q.unit for n, q in self.ruleset.quantities.items()})
         for name in expr.names:
             self._quantity(name, f"constraint `{text}`")
-        from .expr import DimensionBackend
+        from .lang.expr import DimensionBackend
 
         translate(expr, DimensionBackend({n: self.ruleset.quantities[n].pint_unit
                                           for n in expr.names}))
@@ -394,50 +394,50 @@ class Model:
     # questions built on solve and compile; each lives in its own module ------------------
 
     def seek(self, **query):
-        """Maximise or minimise a quantity under constraints (see ``costgraph.seek``)."""
-        from .seek import seek
+        """Maximise or minimise a quantity under constraints (see ``costgraph.analysis.seek``)."""
+        from .analysis.seek.run import seek
 
         return seek(self, **query)
 
     def audit(self, claims, **options):
         """Check a claims file or mapping claim by claim (see ``costgraph.audit``)."""
-        from .audit import audit
+        from .audit.verdicts import audit
 
         return audit(self, claims, **options)
 
     def validate(self, files=None, presets=()):
-        """Predict measured points and report each error (see ``costgraph.validate``)."""
-        from .validate import validate
+        """Predict measured points and report each error (see ``costgraph.validation.validate``)."""
+        from .validation.validate import validate
 
         return validate(self, files, presets)
 
     def calibrate(self, files=None, fit=(), presets=(), loo=False):
-        """Fit input quantities to measured points (see ``costgraph.calibrate``)."""
-        from .calibrate import calibrate
+        """Fit input quantities to measured points (see ``costgraph.validation.calibrate``)."""
+        from .validation.calibrate import calibrate
 
         return calibrate(self, files, fit, presets, loo)
 
     def sweep(self, vary, find, **options):
-        """Evaluate ``find`` over the grid of ``vary`` (see ``costgraph.sweep``)."""
-        from .sweep import sweep
+        """Evaluate ``find`` over the grid of ``vary`` (see ``costgraph.analysis.sweep``)."""
+        from .analysis.sweep import sweep
 
         return sweep(self, vary, find, **options)
 
     def levers(self, target, **options):
-        """Rank the inputs by their elasticity on ``target`` (see ``costgraph.levers``)."""
-        from .levers import levers
+        """Rank the inputs by their elasticity on ``target`` (see ``costgraph.analysis.levers``)."""
+        from .analysis.levers import levers
 
         return levers(self, target, **options)
 
     def uncertainty(self, target, **options):
-        """Propagate the presets' input ranges to ``target`` (see ``costgraph.uncertainty``)."""
-        from .uncertainty import uncertainty
+        """Propagate the presets' input ranges to ``target`` (see ``costgraph.analysis.uncertainty``)."""
+        from .analysis.uncertainty import uncertainty
 
         return uncertainty(self, target, **options)
 
     def pareto(self, x, y, vary, **options):
-        """The non-dominated points of ``x`` against ``y`` (see ``costgraph.pareto``)."""
-        from .pareto import pareto
+        """The non-dominated points of ``x`` against ``y`` (see ``costgraph.analysis.pareto``)."""
+        from .analysis.pareto import pareto
 
         return pareto(self, x, y, vary, **options)
 

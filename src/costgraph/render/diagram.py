@@ -1,0 +1,270 @@
+"""Derivation diagrams: the part of a Result that produced one value, as DOT, Mermaid, SVG, PNG.
+
+A diagram is built once, as plain data (nodes and edges with a *role*), and then written out:
+DOT and Mermaid are text this module writes itself, in sorted order, so the same result
+always gives the same bytes; SVG and PNG are laid out by Graphviz (see ``costgraph.render.image``).
+Every role's look comes from the one table ``ROLES``, and every diagram carries a legend of
+the roles it uses.
+
+>>> import costgraph as cg
+>>> r = cg.load().solve(find="weight_bytes")
+>>> d = r.graph("weight_bytes")
+>>> d.source.splitlines()[0]
+'digraph "weight_bytes" {'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ExpressionError
+from ..lang.expr import parse_constraint
+from ..units import format_quantity
+
+
+@dataclass(frozen=True)
+class Role:
+    """How one kind of node looks, and what the legend says about it."""
+
+    name: str
+    legend: str
+    fill: str
+    border: str
+    shape: str = "box"
+    style: str = "rounded,filled"
+    extra: tuple[tuple[str, str], ...] = ()  # further DOT attributes
+
+
+# The one style table. Quantity roles are a Step's kind; `target` is drawn over another role.
+ROLES: dict[str, Role] = {r.name: r for r in (
+    Role("given", "given in the query", "#bbdefb", "#1565c0"),
+    Role("preset", "set by a preset", "#eeeeee", "#757575"),
+    Role("default", "input default", "#f5f5f5", "#9e9e9e"),
+    Role("override", "given, overriding its rule", "#e1bee7", "#6a1b9a"),
+    Role("derived", "derived by a rule", "#ffffff", "#424242"),
+    Role("solved", "solved for (a rule inverted)", "#ffe0b2", "#e65100"),
+    Role("chosen", "chosen by the search", "#b2ebf2", "#00838f"),
+    Role("target", "asked for", "#ffffff", "#000000",
+         extra=(("penwidth", "2.5"), ("peripheries", "2"))),
+    Role("rule", "rule (equation)", "#fafafa", "#9e9e9e", "box", "filled",
+         (("fontsize", "8"), ("height", "0.2"))),
+    Role("inverted", "rule used backwards", "#fff3e0", "#e65100", "box", "dashed,filled",
+         (("fontsize", "8"), ("height", "0.2"))),
+    Role("holds", "constraint that holds", "#e8f5e9", "#2e7d32", "hexagon", "filled"),
+    Role("binding", "binding constraint (no slack)", "#fff59d", "#f57f17", "hexagon",
+         "filled", (("penwidth", "2"),)),
+    Role("violated", "violated constraint", "#ffcdd2", "#c62828", "hexagon", "filled",
+         (("penwidth", "2"),)),
+    Role("unevaluated", "constraint not evaluated", "#ffffff", "#9e9e9e", "hexagon",
+         "dashed"),
+)}
+QUANTITY_ROLES = ("given", "preset", "default", "override", "derived", "solved")
+BINDING_RTOL = 1e-6  # a constraint whose two sides agree this closely has no slack left
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    role: str
+    label: tuple[str, ...]  # lines
+    tooltip: str = ""
+    target: bool = False
+
+
+@dataclass(frozen=True)
+class Edge:
+    tail: str
+    head: str
+    kind: str = "flow"  # flow | constraint
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """A derivation diagram: ``.source`` (DOT), ``.mermaid``, ``.save(path)``, ``.pipe_svg()``."""
+
+    name: str
+    title: str
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    rankdir: str = "LR"
+
+    @property
+    def roles(self) -> list[str]:
+        """The roles drawn, in the style table's order (what the legend lists)."""
+        used = {n.role for n in self.nodes} | ({"target"} if any(n.target for n in self.nodes)
+                                               else set())
+        return [r for r in ROLES if r in used]
+
+    @property
+    def source(self) -> str:
+        """The diagram in Graphviz DOT, sorted so that equal results give equal text."""
+        from .text import to_dot
+
+        return to_dot(self)
+
+    @property
+    def mermaid(self) -> str:
+        """The diagram as a Mermaid flowchart, for Markdown documents."""
+        from .text import to_mermaid
+
+        return to_mermaid(self)
+
+    def pipe(self, format: str) -> bytes:
+        """The diagram laid out by Graphviz in ``format`` (``svg``, ``png``, ``pdf``...)."""
+        from .image import pipe
+
+        return pipe(self.source, format)
+
+    def pipe_svg(self) -> str:
+        return self.pipe("svg").decode("utf-8")
+
+    def save(self, path: str | Path, format: str | None = None) -> Path:
+        """Write the diagram; the format follows the extension (.dot .gv .mmd .svg .png .pdf)."""
+        from .image import save
+
+        return save(self, Path(path), format)
+
+    render = save
+
+    def to_dict(self) -> dict:
+        """Nodes and edges as JSON-ready data, for tools that draw their own way."""
+        return {"name": self.name, "title": self.title, "rankdir": self.rankdir,
+                "roles": {r: ROLES[r].legend for r in self.roles},
+                "nodes": [{"id": n.id, "role": n.role, "label": list(n.label),
+                           "target": n.target, "tooltip": n.tooltip} for n in self.nodes],
+                "edges": [{"tail": e.tail, "head": e.head, "kind": e.kind}
+                          for e in self.edges]}
+
+    def __str__(self) -> str:
+        return self.source
+
+    def _repr_svg_(self) -> str:
+        return self.pipe_svg()
+
+
+def derivation_graph(result, name: str | None = None, *, include=(), depth: int | None = None,
+                     constraints: bool = True, binding=(), chosen=(),
+                     rankdir: str = "LR") -> Diagram:
+    """The diagram of how ``result`` obtained ``name`` (default: its first target).
+
+    ``include`` names more quantities whose derivations are drawn too (a seek draws its
+    decision variables and constrained quantities beside the objective); only ``name`` is
+    marked as asked for. ``depth`` limits how many quantities back are drawn; ``constraints``
+    adds the result's constraints on the quantities drawn (with what they need); ``binding``
+    names constraint ids to mark as binding (a seek's), besides those with no slack;
+    ``chosen`` names the values a search picked (drawn apart from values given by hand).
+    A quantity solved by inverting a rule is drawn with that rule, marked as used
+    backwards, fed by the quantities of the rearranged equation.
+    """
+    name = name or result.targets[0]
+    start = [name, *(n for n in include if n != name)]
+    for n in start:
+        result.step(n)  # an unknown name fails here with the closest names
+    names = _closure(result, start, depth)
+    statuses = []
+    if constraints:
+        for status in result.constraints:
+            used = _constraint_names(status, result)
+            # a broken constraint is always drawn: the diagram must not look like a plan
+            if used & names or (status.holds is False and used):
+                statuses.append((status, used))
+                names |= _closure(result, sorted(used), None if depth is None else 0)
+    nodes, edges = _quantity_parts(result, names, name, set(chosen))
+    for status, used in statuses:
+        nodes.append(_constraint_node(status, set(binding)))
+        edges.extend(Edge(f"q:{n}", f"c:{status.id}", "constraint") for n in sorted(used))
+    value = format_quantity(result[name])
+    presets = ", ".join(result.presets) or "none"
+    title = f"{name} = {value}  (presets: {presets})"
+    return Diagram(name, title, tuple(sorted(nodes, key=lambda n: n.id)),
+                   tuple(sorted(set(edges), key=lambda e: (e.tail, e.head, e.kind))), rankdir)
+
+
+def _children(result, name: str) -> tuple[str | None, list[str]]:
+    """(the rule that gave ``name``, the quantities that fed it); (None, []) for inputs.
+
+    A solved step's inputs are the quantities of its rule rearranged for it, so an
+    inverted rule is drawn like a forward one: its inputs (the given value among them)
+    feed it, and it gives the solved quantity.
+    """
+    step = result.steps[name]
+    if step.kind in ("derived", "solved") and step.rule:
+        return step.rule, [n for n in step.inputs if n in result.steps]
+    return None, []
+
+
+def _closure(result, start, depth) -> set[str]:
+    """Every quantity reached from ``start`` through rules, at most ``depth`` hops back."""
+    seen = set(start)
+    queue = deque((n, 0) for n in start)
+    while queue:
+        name, hops = queue.popleft()
+        if depth is not None and hops >= depth:
+            continue
+        for child in _children(result, name)[1]:
+            if child not in seen:
+                seen.add(child)
+                queue.append((child, hops + 1))
+    return seen
+
+
+def _quantity_parts(result, names: set[str], target: str,
+                    chosen: set[str]) -> tuple[list[Node], list[Edge]]:
+    nodes, edges = [], []
+    for name in sorted(names):
+        step = result.steps[name]
+        node = _quantity_node(step, name == target)
+        nodes.append(dataclasses.replace(node, role="chosen") if name in chosen else node)
+        rule, feeds = _children(result, name)
+        if rule is None:
+            continue
+        rule_id = f"r:{rule}"  # a result uses each rule once, forward or inverted
+        role = "inverted" if step.kind == "solved" else "rule"
+        tip = step.formula or ""
+        nodes.append(Node(rule_id, role, (rule,), tip))
+        edges.append(Edge(rule_id, f"q:{name}"))
+        edges.extend(Edge(f"q:{n}", rule_id) for n in feeds if n in names)
+    return nodes, edges
+
+
+def _quantity_node(step, target: bool) -> Node:
+    lines = [step.name, format_quantity(step.value)]
+    if step.kind == "preset" and step.source:
+        lines.append(f"preset {step.source.split(';', 1)[0]}")
+    tooltip = step.formula or step.source or step.kind
+    role = step.kind if step.kind in QUANTITY_ROLES else "derived"
+    return Node(f"q:{step.name}", role, tuple(lines), tooltip, target)
+
+
+def _constraint_names(status, result) -> set[str]:
+    try:
+        names = parse_constraint(status.expr).names
+    except ExpressionError:
+        return set()
+    return set(names) & set(result.steps)
+
+
+def _constraint_node(status, binding: set[str]) -> Node:
+    if status.holds is None:
+        role, detail = "unevaluated", "not evaluated"
+    elif not status.holds:
+        role, detail = "violated", "VIOLATED" + _ratio(status)
+    elif status.id in binding or _no_slack(status):
+        role, detail = "binding", "binding"
+    else:
+        role, detail = "holds", "holds" + _ratio(status)
+    lines = (status.id, detail) if status.id == status.expr else (status.id, status.expr, detail)
+    return Node(f"c:{status.id}", role, lines, status.description or status.expr)
+
+
+def _ratio(status) -> str:
+    """", ratio 0.894" (left side over right); nothing when the right side is zero."""
+    return "" if status.ratio is None else f", ratio {status.ratio:.3g}"
+
+
+def _no_slack(status) -> bool:
+    ratio = status.ratio
+    return ratio is not None and abs(ratio - 1) <= BINDING_RTOL

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 import costgraph as cg
-from costgraph.audit.verdicts import INFEASIBLE, NOT_MODELLED, REPRODUCED, UNIT_MISMATCH, VERDICTS
-from costgraph.audit.verdicts import CONTRADICTED, AuditReport, Verdict, rederive
+from costgraph.audit import INFEASIBLE, NOT_MODELLED, REPRODUCED, UNIT_MISMATCH, VERDICTS
+from costgraph.audit import CONTRADICTED, AuditReport, Verdict, rederive
 from costgraph.cli import app
 from costgraph.errors import ClaimsFileError
 

@@ -360,7 +360,7 @@ def test_an_infeasible_seek_under_json_keeps_its_least_bad_point():
 def test_json_stdout_is_only_the_error_when_a_write_fails_after_printing(tmp_path,
                                                                           monkeypatch):
     """solve prints its JSON, then writes the diagram: a refused write leaves no half result."""
-    from costgraph.render.diagram import Diagram
+    from costgraph.render import Diagram
 
     def refused(self, path, format=None):
         raise OutputError(path, "no space left on the device", "free some space", 28)

@@ -16,7 +16,7 @@ import pytest
 import costgraph as cg
 from costgraph.render import image as render_image
 from costgraph.errors import MissingExtraError, UnknownQuantityError
-from costgraph.render.diagram import ROLES, derivation_graph
+from costgraph.render import ROLES, derivation_graph
 
 HERE = Path(__file__).resolve().parent
 TRIP = HERE / "fixtures" / "trip"

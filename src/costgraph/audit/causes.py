@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from .verdicts import Cause, Verdict, _ends, claimed_ratio, leaves, matches
+from .outcome import Cause, Verdict, claim_ends, claimed_ratio, leaves, matches
 from ..errors import CostgraphError
 from ..units import format_number, format_quantity
 
@@ -46,7 +46,7 @@ class _Context:
     def __init__(self, model, solver, ev: Verdict):
         self.model, self.solver, self.ev, self.claim = model, solver, ev, ev.claim
         self.unit = ev.derived.units
-        self.low, self.high, slack, _ = _ends(self.claim.value, self.unit)
+        self.low, self.high, slack, _ = claim_ends(self.claim.value, self.unit)
         rounding = min(slack / abs(self.low), MAX_ROUNDING) if self.low else 0.0
         self.tol = min(self.claim.tolerance, max(CAUSE_TOLERANCE, rounding))
 

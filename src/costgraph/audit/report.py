@@ -3,7 +3,7 @@ its reasons and its derivation. Plain text, stable order, so a report can be dif
 
 from __future__ import annotations
 
-from .verdicts import REPRODUCED
+from .outcome import REPRODUCED
 from ..units import format_number
 
 

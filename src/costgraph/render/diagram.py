@@ -23,45 +23,8 @@ from pathlib import Path
 from ..errors import ExpressionError
 from ..lang.expr import parse_constraint
 from ..units import format_quantity
+from .style import QUANTITY_ROLES, ROLES, Role
 
-
-@dataclass(frozen=True)
-class Role:
-    """How one kind of node looks, and what the legend says about it."""
-
-    name: str
-    legend: str
-    fill: str
-    border: str
-    shape: str = "box"
-    style: str = "rounded,filled"
-    extra: tuple[tuple[str, str], ...] = ()  # further DOT attributes
-
-
-# The one style table. Quantity roles are a Step's kind; `target` is drawn over another role.
-ROLES: dict[str, Role] = {r.name: r for r in (
-    Role("given", "given in the query", "#bbdefb", "#1565c0"),
-    Role("preset", "set by a preset", "#eeeeee", "#757575"),
-    Role("default", "input default", "#f5f5f5", "#9e9e9e"),
-    Role("override", "given, overriding its rule", "#e1bee7", "#6a1b9a"),
-    Role("derived", "derived by a rule", "#ffffff", "#424242"),
-    Role("solved", "solved for (a rule inverted)", "#ffe0b2", "#e65100"),
-    Role("chosen", "chosen by the search", "#b2ebf2", "#00838f"),
-    Role("target", "asked for", "#ffffff", "#000000",
-         extra=(("penwidth", "2.5"), ("peripheries", "2"))),
-    Role("rule", "rule (equation)", "#fafafa", "#9e9e9e", "box", "filled",
-         (("fontsize", "8"), ("height", "0.2"))),
-    Role("inverted", "rule used backwards", "#fff3e0", "#e65100", "box", "dashed,filled",
-         (("fontsize", "8"), ("height", "0.2"))),
-    Role("holds", "constraint that holds", "#e8f5e9", "#2e7d32", "hexagon", "filled"),
-    Role("binding", "binding constraint (no slack)", "#fff59d", "#f57f17", "hexagon",
-         "filled", (("penwidth", "2"),)),
-    Role("violated", "violated constraint", "#ffcdd2", "#c62828", "hexagon", "filled",
-         (("penwidth", "2"),)),
-    Role("unevaluated", "constraint not evaluated", "#ffffff", "#9e9e9e", "hexagon",
-         "dashed"),
-)}
-QUANTITY_ROLES = ("given", "preset", "default", "override", "derived", "solved")
 BINDING_RTOL = 1e-6  # a constraint whose two sides agree this closely has no slack left
 
 

@@ -1,6 +1,6 @@
 """Diagrams as text: Graphviz DOT and Mermaid, written in sorted order.
 
-Both writers read the one style table in ``costgraph.render.diagram``; neither depends on Graphviz
+Both writers read the one style table in ``costgraph.render.style``; neither depends on Graphviz
 being installed. Every attribute list is sorted by key and every node and edge list by id,
 so a diagram's text is a pure function of the result it draws (golden files can compare it).
 """
@@ -8,8 +8,12 @@ so a diagram's text is a pure function of the result it draws (golden files can 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from .diagram import ROLES, Diagram, Role
+from .style import ROLES, Role
+
+if TYPE_CHECKING:
+    from .diagram import Diagram
 
 FONT = "Helvetica"
 EDGE_STYLES = {  # how an edge looks, by kind

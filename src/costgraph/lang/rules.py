@@ -9,146 +9,25 @@ through ``expr`` (never ``eval``), checks every rule's dimensions, and raises on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 import pint
 
-from .bibliography import Bibliography, bibliography
+from .bibliography import bibliography
+from .definitions import (SCENARIO_KIND, ConstraintDef, KindDef, PresetDef, PresetValue,
+                          QuantityDef, RuleDef, RuleSet, default_kinds)
 from ..errors import (DimensionError, ExpressionError, Problem, RuleSetError, ValueTextError,
                      ascii_hint, closest)
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
 from .rule_files import KINDS_FILE, fingerprint, read_files
-from .schema import (PRESET_KINDS, PRESET_NAME, RULE_ID, ConstraintSpec, PresetSpec,
+from .schema import (PRESET_NAME, RULE_ID, ConstraintSpec, PresetSpec,
                      PresetValueSpec, QuantitySpec, RuleSpec)
 from ..units import format_unit, parse_quantity, parse_unit
 
 __all__ = ["ConstraintDef", "PresetDef", "PresetValue", "QuantityDef", "RuleDef", "RuleSet",
            "fingerprint", "load_ruleset"]
-
-
-# --- the loaded, checked definitions (read-only) ---------------------------------------
-
-
-@dataclass(frozen=True)
-class QuantityDef:
-    name: str
-    unit: str
-    description: str
-    low: float | None  # in `unit`
-    high: float | None
-    integer: bool
-    source: str | None
-    file: str
-    values: tuple[float, ...] | None = None  # the only values it may take, in `unit`
-    divides: tuple[str, ...] = ()  # quantities its value must divide evenly
-    moves: str | None = None  # derived: the input solved for when this is given
-
-    @property
-    def pint_unit(self):
-        return parse_unit(self.unit)
-
-
-@dataclass(frozen=True)
-class RuleDef:
-    id: str
-    defines: str
-    expr: Expression
-    description: str
-    source: str
-    file: str
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return tuple(sorted(self.expr.names))
-
-
-@dataclass(frozen=True)
-class ConstraintDef:
-    id: str
-    expr: Expression
-    description: str
-    source: str
-    file: str
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(sorted(self.expr.names))
-
-
-@dataclass(frozen=True)
-class PresetValue:
-    quantity: pint.Quantity
-    source: str | None
-    note: str | None = None
-    assumption: bool = False
-    low: pint.Quantity | None = None
-    high: pint.Quantity | None = None
-    sd: pint.Quantity | None = None
-    distribution: str | None = None
-
-
-@dataclass(frozen=True)
-class PresetDef:
-    name: str
-    kind: str
-    description: str
-    includes: tuple[str, ...]
-    values: dict[str, PresetValue]
-    file: str
-    source: str | None = None
-    partial: bool = False  # a building block other presets of its kind include
-
-
-@dataclass(frozen=True)
-class KindDef:
-    """A kind of preset: how a later one composes with an earlier one, what each must set."""
-
-    name: str
-    description: str
-    compose: str  # "replace": a later preset of the kind replaces an earlier one as a whole
-    requires: tuple[str, ...]
-    file: str
-
-
-SCENARIO_KIND = "scenario"  # the kind whose presets are the base layer of a composition
-
-
-def default_kinds() -> dict[str, KindDef]:
-    """The kinds of a rules folder that declares none: every one merges, none requires.
-
-    Such a folder composes presets as they are named, later ones winning value by value,
-    with no base scenario underneath.
-    """
-    return {k: KindDef(k, f"presets of kind {k}", "merge", (), "") for k in PRESET_KINDS}
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """Everything one rules folder declares, checked."""
-
-    root: Path
-    quantities: dict[str, QuantityDef]
-    rules: dict[str, RuleDef]  # by rule id
-    constraints: dict[str, ConstraintDef]
-    presets: dict[str, PresetDef]
-    file_descriptions: dict[str, str] = field(default_factory=dict)
-    kinds: dict[str, KindDef] = field(default_factory=default_kinds)
-    kinds_declared: bool = False  # without presets/kinds.yaml presets compose in order named
-    bibliography: Bibliography | None = None  # None: the folder has no sources.yaml
-
-    def rule_for(self, name: str) -> RuleDef | None:
-        """The rule that defines ``name``, or None for an input."""
-        return self._by_defines().get(name)
-
-    def _by_defines(self) -> dict[str, RuleDef]:
-        cached = self.__dict__.get("_defines_index")
-        if cached is None:
-            cached = {r.defines: r for r in self.rules.values()}
-            object.__setattr__(self, "_defines_index", cached)
-        return cached
 
 
 # --- loading -----------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def calibrate(model, files=None, fit=(), presets=(), loo=False) -> CalibrationRe
         raise QueryError("calibrate", "name at least one quantity to fit, e.g. "
                          "fit=['flops_efficiency']")
     for name in fit:
-        model._quantity(name, "fit")
+        model.quantity_def(name, "fit")
         rule = model.ruleset.rule_for(name)
         if rule is not None:
             raise QueryError(f"fit {name}", f"it is derived (rule {rule.id}); fit the inputs "

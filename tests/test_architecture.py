@@ -155,3 +155,28 @@ def test_each_module_says_its_one_job_first(module):
     assert doc, f"{module} has no docstring"
     first = doc.splitlines()[0]
     assert first.strip() and not first.startswith(" "), f"{module}: {first!r}"
+
+
+# --- docs/architecture.md draws the layers as the code has them ----------------------------
+
+DIAGRAM_IDS = {"foundation": "foundation", "language": "lang", "diagrams": "render",
+               "engine": "core", "analyses": "analyses", "charts": "plots", "façade": "facade",
+               "front ends": "front"}
+
+
+def layer_edges() -> set[tuple[str, str]]:
+    """The arrows between layers that the code's imports make, as diagram ids."""
+    edges = set()
+    for module, target in import_graph().edges:
+        low, high = layer_of(module)[0], layer_of(target)[0]
+        if low != high:
+            edges.add((DIAGRAM_IDS[LAYERS[low][0]], DIAGRAM_IDS[LAYERS[high][0]]))
+    return edges
+
+
+def test_the_architecture_diagram_draws_the_real_imports():
+    text = (SRC.parent / "docs" / "architecture.md").read_text()
+    block = text.split("<!-- layers:start -->")[1].split("<!-- layers:end -->")[0]
+    drawn = {tuple(part.strip() for part in line.split("-->"))
+             for line in block.splitlines() if "-->" in line}
+    assert drawn == layer_edges()

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 import costgraph as cg
-from costgraph.audit_report import summary_markdown
+from costgraph.audit.report import summary_markdown
 from costgraph.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]

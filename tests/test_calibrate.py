@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import costgraph as cg
-from costgraph.calibrate import calibrate
+from costgraph.validation.calibrate import calibrate
 from costgraph.errors import QueryError, UnknownQuantityError
-from costgraph.measurements import read_all
-from costgraph.predict import Evaluator
+from costgraph.validation.measurements import read_all
+from costgraph.validation.predict import Evaluator
 from validation_model import make_model, point, write
 
 BW, FL = 0.6, 0.4

@@ -265,7 +265,7 @@ def test_the_chart_object_itself_says_so(no_matplotlib, tmp_path):
 @pytest.fixture
 def no_graphviz(monkeypatch):
     """Neither pygraphviz nor a `dot` program."""
-    import costgraph.render_image as render_image
+    import costgraph.render.image as render_image
 
     monkeypatch.setitem(sys.modules, "pygraphviz", None)
     monkeypatch.setattr(render_image.shutil, "which", lambda name: None)

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 import costgraph as cg
-from costgraph.folding import zero_branches
+from costgraph.render.folding import zero_branches
 from cli_helpers import run
 
 RULES = """\

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import costgraph as cg
 from costgraph.errors import CostgraphError
-from costgraph.expr import parse_constraint, parse_expression
+from costgraph.lang.expr import parse_constraint, parse_expression
 from costgraph.units import parse_quantity, parse_unit
 
 from conftest import TINY_PRESETS, TINY_RULES

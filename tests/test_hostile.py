@@ -14,7 +14,7 @@ import yaml
 
 import costgraph as cg
 from costgraph import errors
-from costgraph.expr import parse_expression
+from costgraph.lang.expr import parse_expression
 from costgraph.units import parse_quantity, parse_unit
 
 from conftest import TINY_PRESETS, TINY_RULES

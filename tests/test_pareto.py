@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from costgraph.cli import app
 from costgraph.errors import QueryError
-from costgraph.pareto import non_dominated
+from costgraph.analysis.pareto import non_dominated
 
 from toymodel import PRESETS, RULES, build
 

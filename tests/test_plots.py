@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from costgraph.plots_stacks import FIGURE_2
+from costgraph.plots.stacks import FIGURE_2
 from typer.testing import CliRunner
 
 from costgraph import plots
 from costgraph.cli import app
 from costgraph.errors import MissingExtraError, QueryError
-from costgraph.plots_curves import constraint_limits
-from costgraph.sweep import sweep
+from costgraph.plots.curves import constraint_limits
+from costgraph.analysis.sweep import sweep
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -149,7 +149,7 @@ def test_there_is_one_example_per_kind():
 
 
 def test_prefill_point_from_the_rules_or_estimated_in_flop_per_byte(model, monkeypatch):
-    from costgraph import plots_roofline as roof
+    from costgraph.plots import roof
 
     decode = model.solve(given={"batch": 1}, find=["arithmetic_intensity"])
     per_token = float(decode["arithmetic_intensity"].to("FLOP/byte").m)

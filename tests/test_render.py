@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import costgraph as cg
-from costgraph import render_image
+from costgraph.render import image as render_image
 from costgraph.errors import MissingExtraError, UnknownQuantityError
 from costgraph.render import ROLES, derivation_graph
 

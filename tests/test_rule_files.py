@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 import costgraph as cg
-from costgraph import yaml_reader
+from costgraph.lang import yaml_reader
 from costgraph.cli import app
 from costgraph.errors import RuleSetError
 from costgraph.model import bundled_rules_path

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import costgraph as cg
-from costgraph import errors, seek_search
+from costgraph import errors
+from costgraph.analysis.seek import search as seek_search
 
 SCENARIOS = [["default"], ["essay"], ["default", "b200"], ["default", "h100-sxm"],
              ["essay", "fp16"]]

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from costgraph import errors
-from costgraph.seek import seek
+from costgraph.analysis.seek.run import seek
 
 WHERE = "step_time <= 20 ms"
 

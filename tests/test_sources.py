@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import costgraph as cg
-from costgraph import bibliography
-from costgraph.bibliography import RESERVED, Citation, cited_keys, parse_source, titled
+from costgraph.lang import bibliography
+from costgraph.lang.bibliography import RESERVED, Citation, cited_keys, parse_source, titled
 from costgraph.errors import ClaimsFileError, RuleSetError, UnknownSourceError
 
 from cli_helpers import expect, run

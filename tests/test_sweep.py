@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from costgraph.cli import app
 from costgraph.errors import (BoundsError, ConflictError, DimensionError, NotWholeError,
                               QueryError, UnknownQuantityError)
-from costgraph.sweep import parse_range, parse_values
+from costgraph.analysis.sweep import parse_range, parse_values
 
 from toymodel import build
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 import costgraph as cg
-from costgraph import seek as seek_module
+from costgraph.analysis.seek import run as seek_module
 from costgraph.quiet import silenced
 
 THREADS = 8

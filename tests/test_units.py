@@ -69,7 +69,7 @@ def test_one_registry_for_everything():
     assert costgraph.Quantity is units.Quantity
 
 
-@pytest.mark.parametrize("module", ["units", "expr", "model", "__init__"])
+@pytest.mark.parametrize("module", ["units", "lang.expr", "model", "__init__"])
 def test_docstring_examples_run(module):
     mod = costgraph if module == "__init__" else __import__(f"costgraph.{module}",
                                                             fromlist=["x"])

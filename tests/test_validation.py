@@ -12,9 +12,9 @@ import pytest
 
 import costgraph as cg
 from costgraph.errors import MeasurementsFileError
-from costgraph.measurements import METRICS, STEPS, read_all, read_measurements
-from costgraph.measurements import validation_files
-from costgraph.predict import Evaluator
+from costgraph.validation.measurements import METRICS, STEPS, read_all, read_measurements
+from costgraph.validation.measurements import validation_files
+from costgraph.validation.predict import Evaluator
 from validation_model import make_model, point, write
 
 
@@ -323,7 +323,7 @@ def test_every_shipped_point_reads_and_cites_a_bibliography_entry(model):
     points = read_all(model)
     assert len(points) == 417
     bib = model.ruleset.bibliography
-    from costgraph.bibliography import parse_source
+    from costgraph.lang.bibliography import parse_source
 
     for p in points:
         keys = {c.key for c in parse_source(p.source)}

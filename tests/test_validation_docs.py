@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from costgraph.measurements import METRICS, STEPS, validation_files
+from costgraph.validation.measurements import METRICS, STEPS, validation_files
 from costgraph.units import format_quantity
-from costgraph.validate import ValidationReport, signed_percent
+from costgraph.validation.validate import ValidationReport, signed_percent
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 BLOCK = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- end of generated -->)", re.S)

@@ -12,7 +12,7 @@ inverted for targets, and every number traceable to its inputs.
 
 from . import errors
 from .model import Model, QuantityInfo, bundled_rules_path, load
-from .provenance import ConstraintStatus, Result, Step
+from .core.provenance import ConstraintStatus, Result, Step
 from .units import Quantity, ureg
 
 __all__ = ["load", "Model", "Result", "Step", "ConstraintStatus", "QuantityInfo", "Quantity",

@@ -59,7 +59,7 @@ def audit(file: FileArg, preset: AuditPresetOpt = None, json: JsonOpt = False,
 
 
 def _print(report) -> None:
-    from costgraph.audit_report import table_rows
+    from costgraph.audit.report import table_rows
 
     t = table("id", "where", "quantity", "claimed", "derived", "ratio", "verdict")
     for row in table_rows(report):

@@ -334,7 +334,7 @@ def check_diagram_path(path: Path | None) -> None:
     before any work is done."""
     if path is None:
         return
-    from costgraph.render_image import format_for, require_layout
+    from costgraph.render.image import format_for, require_layout
 
     if path.is_dir():
         check_output(path)  # "it is a folder" says more than "no extension"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from costgraph.provenance import infeasible_line
+from costgraph.core.provenance import infeasible_line
 from costgraph.units import format_quantity
 
 from .common import echo, table

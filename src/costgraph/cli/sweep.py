@@ -49,7 +49,7 @@ def check_outputs(paths, images: bool = True) -> list[Path]:
     for path in paths or []:
         check_output(path)
     if any(path.suffix.lower() in IMAGES for path in paths or []):
-        from costgraph.plots_chart import require_matplotlib
+        from costgraph.plots.chart import require_matplotlib
 
         require_matplotlib()
     return list(paths or [])
@@ -113,7 +113,7 @@ def sweep(vary: Annotated[list[str], typer.Argument(
     paths = check_outputs(output, images=False)
     q = query(rules, preset, set_)
     check_quantities(q.model, find, "--find")
-    from costgraph.sweep import make_axis
+    from costgraph.analysis.sweep import make_axis
 
     total = 1
     for name, spec in axes.items():

@@ -172,7 +172,7 @@ def _maybe(x, unit: str = "") -> str:
 
 
 def _percent(x) -> str:
-    from costgraph.validate import signed_percent
+    from costgraph.validation.validate import signed_percent
 
     return "no batch fits" if x is None else signed_percent(x, 1)
 

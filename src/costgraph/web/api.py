@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from . import claims as claim_files
 from . import questions as q
-from .app import Web, error_response
+from .state import Web, error_response
 from .exports import (audit_csv, compare_csv, compare_dict, json_safe, result_csv, seek_csv)
 
 router = APIRouter(prefix="/api", tags=["api"])

@@ -86,7 +86,7 @@ def compare_dict(results, labels: list[str]) -> dict:
 
 def audit_csv(report) -> str:
     """The verdict table the command line prints: one row per claim."""
-    from costgraph.audit_report import table_rows
+    from costgraph.audit.report import table_rows
 
     return _csv(["id", "where", "quantity", "claimed", "derived", "ratio", "verdict"],
                 table_rows(report))

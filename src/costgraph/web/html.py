@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 import costgraph as cg
 
-from .app import Web, error_body
+from .state import Web, error_body
 from .views import query
 
 PAGES = (("/", "Scenario"), ("/derivation", "Derivation"), ("/seek", "Seek"),

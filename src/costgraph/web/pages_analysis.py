@@ -14,7 +14,7 @@ from . import claims as claim_files
 from . import questions as q
 from . import svg, views
 from .api import read_upload, stored
-from .app import error_body
+from .state import error_body
 from .html import derivation_href, linked_svg, page, render, web
 from .pages import Many, Set, scenario_form
 

@@ -113,7 +113,7 @@ def _one(limits: Limits, param: str, value, example: str) -> str:
 
 _RANGE = re.compile(r"^(?P<lo>[^:,]+?)\.\.(?P<hi>[^:,]+?)(?::(?P<scale>lin|log))?"
                     r"(?::(?P<n>\d+))?$")
-DEFAULT_POINTS = 32  # a range without a count, as costgraph.sweep reads it
+DEFAULT_POINTS = 32  # a range without a count, as costgraph.analysis.sweep reads it
 
 
 def axis_points(model, name: str, spec: str) -> int:
@@ -130,7 +130,7 @@ def axis_points(model, name: str, spec: str) -> int:
     q = next((info for info in model.quantities() if info.name == name), None)
     if q is None or not q.integer or match["scale"] == "log":
         return DEFAULT_POINTS
-    from costgraph.sweep import make_axis
+    from costgraph.analysis.sweep import make_axis
 
     ends = make_axis(model, name, f"{match['lo']},{match['hi']}").values
     return max(0, math.floor(float(ends.max())) - math.ceil(float(ends.min())) + 1)

@@ -1,0 +1,1 @@
+"""Questions asked of the engine many times over: sweeps, levers, uncertainty, fronts, seek."""

@@ -1,0 +1,153 @@
+"""The closed form of a seek's optimum, where sympy can derive one from the rules.
+
+At the optimum one constraint usually stops the variable the search bisected: its left and
+right sides are equal there. Writing that equality with every quantity that depends on the
+variable expanded through its rule (and every other quantity kept as a symbol), then
+solving it for the variable, gives the optimum as a formula of the quantities held fixed,
+e.g. ``context_len_max = (...)``. Where the rules take a ``max``, ``min`` or ``where``, the
+branch active at the optimum is used; a ``ceil`` or ``floor`` on the variable's path, the
+variable inside an ``exp`` or ``log``, or an equation sympy cannot solve, means no closed form
+is shown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+from ...lang.expr import SympyBackend, translate
+from ...errors import NoSolutionError
+from ...core.plan import active_branches
+from ...quiet import silenced
+from ...units import format_quantity, format_unit, from_base
+
+MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
+
+
+@dataclass(frozen=True)
+class ClosedForm:
+    """``variable`` at the optimum as a formula of the quantities held fixed."""
+
+    variable: str
+    end: str  # "max" or "min": which end of the feasible range the optimum sits on
+    constraint: str  # the id of the constraint whose equality the formula solves
+    expression: str  # over quantity names, in base units
+    fixed: dict  # name -> Quantity, the value of each name in the expression
+    value: object  # the formula's value (pint Quantity, the variable's declared unit)
+    optimum: object  # the optimum found by the search (whole when the variable is)
+    branch: bool  # whether a max()/min() branch was chosen
+    integer: bool = False  # whether the variable is a whole number
+
+    @property
+    def name(self) -> str:
+        return f"{self.variable}_{self.end}"
+
+    def lines(self) -> list[str]:
+        out = [f"{self.name} = {self.expression}"]
+        if self.fixed:
+            out.append("  with " + ", ".join(f"{n} = {format_quantity(q)}"
+                                             for n, q in sorted(self.fixed.items())))
+        out.append(f"  = {format_quantity(self.value)}")
+        if self.integer:
+            out.append(f"  whole-number optimum: {format_quantity(self.optimum)}")
+        notes = ["names in base units (bit, s, USD, token, request, FLOP)"]
+        if self.branch:
+            notes.append("max()/min()/where() on the branch active at the optimum")
+        out.append(f"  ({'; '.join(notes)})")
+        return out
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "variable": self.variable, "constraint": self.constraint,
+                "expression": self.expression,
+                "fixed": {n: format_quantity(q) for n, q in sorted(self.fixed.items())},
+                "value": float(self.value.magnitude), "unit": format_unit(self.value.units)}
+
+
+class _Printer(StrPrinter):
+    """sympy's text, with numbers written as short as they round-trip to 12 digits."""
+
+    def _print_Float(self, expr):
+        return f"{float(expr):.12g}"
+
+
+def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> ClosedForm | None:
+    """Solve ``cdef``'s equality for ``variable`` with everything else at ``values``.
+
+    Parameters
+    ----------
+    model : Model
+    variable : str
+        The quantity the search bisected (an input).
+    end : {"max", "min"}
+    cdef : ConstraintDef
+        The constraint that stops ``variable`` at the optimum.
+    values : dict
+        Base-unit magnitudes of every quantity at the optimum.
+    optimum : pint.Quantity
+        The optimum the search found, used to pick the right root and branch.
+    """
+    rs = model.ruleset
+    x = model.symbols[variable]
+    qdef = rs.quantities[variable]
+    depends = set(model.downstream_of(variable))
+    backend = SympyBackend(model.symbols)
+    left, _, right = cdef.expr.sides()
+    sides = []
+    for node in (left, right):
+        side = translate(cdef.expr.part(node), backend)
+        sides.append(side.xreplace({model.symbols[n]: model.path_composite(n, variable)
+                                    for n in cdef.names if n in depends}))
+    equation = sides[0] - sides[1]
+    if not equation.has(x):
+        return None
+    numbers = {s: sympy.Float(values[s.name], 17) for s in equation.free_symbols
+               if s.name in values and s != x}
+    numbers[x] = sympy.Float(values[variable], 17)
+    branch = any(a.has(x) for a in equation.atoms(sympy.Max, sympy.Min, sympy.Piecewise))
+    try:
+        equation = active_branches(equation, numbers)
+    except (TypeError, NoSolutionError):  # a value missing, or no where() branch holds
+        return None
+    if equation.has(sympy.ceiling, sympy.floor) or \
+            any(a.has(x) for a in equation.atoms(sympy.exp, sympy.log)) or \
+            sympy.count_ops(equation) > MAX_OPS:
+        return None  # exp/log of the variable: sympy.solve can run for minutes
+    root = _root(equation, x, numbers, values[variable], qdef, optimum)
+    if root is None:
+        return None
+    expr, value = root
+    fixed = {s.name: from_base(values[s.name], rs.quantities[s.name].unit)
+             for s in expr.free_symbols if s.name in values}
+    return ClosedForm(variable, end, cdef.id, _Printer().doprint(expr), fixed,
+                      from_base(value, qdef.unit), optimum, branch, qdef.integer)
+
+
+def _root(equation, x, numbers, x_base, qdef, optimum):
+    """The root of ``equation`` in ``x`` that is the optimum (within a whole step, if whole)."""
+    try:
+        with silenced():
+            roots = sympy.solve(equation, x, rational=False)
+    except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
+        return None
+    others = {s: v for s, v in numbers.items() if s != x}
+    found = []
+    for root in roots:
+        try:
+            value = complex(root.xreplace(others))
+        except TypeError:
+            continue
+        if abs(value.imag) > 1e-9 * max(1.0, abs(value.real)):
+            continue
+        found.append((abs(value.real - x_base), root, value.real))
+    if not found:
+        return None
+    _, root, value = min(found, key=lambda t: t[0])
+    declared = from_base(value, qdef.unit).magnitude
+    target = float(optimum.magnitude)
+    step = 1.0 if qdef.integer else 0.0
+    if not math.isclose(declared, target, rel_tol=1e-6, abs_tol=step + 1e-9):
+        return None
+    return root, value

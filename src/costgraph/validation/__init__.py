@@ -1,0 +1,1 @@
+"""Predictions against published measurements: the validation set, its report, calibration."""

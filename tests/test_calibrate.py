@@ -139,6 +139,31 @@ def test_leave_one_out_predicts_each_point_by_a_refit_without_it(tiny, tmp_path)
     assert loo.median > report.summary.median and loo.points == 6
 
 
+def test_leave_one_configuration_out_holds_out_every_point_of_its_presets(tiny, tmp_path):
+    """The heavy points share their presets: both are predicted by one refit to the four
+    points of the default configuration, and those four by a refit to the heavy two, which
+    cannot pin the bandwidth: it stays at the presets' value, not the full fit's."""
+    noise = (1.05, 0.97, 1.02, 0.99, 1.04, 0.98)
+    points = synthetic(noise)
+    fit = ["bw_efficiency", "flops_efficiency"]
+    report = calibrate(tiny, [write(tmp_path / "all.yaml", points)], fit=fit,
+                       loo="configuration")
+    for k, (out, rest) in enumerate(((points[4:], points[:4]), (points[:4], points[4:]))):
+        refit = calibrate(tiny, [write(tmp_path / f"rest{k}.yaml", rest)], fit=fit)
+        x = np.array([[f.value for f in refit.fitted]])
+        alone = read_all(tiny, [write(tmp_path / f"out{k}.yaml", out)])
+        expected = Evaluator(tiny, alone, fit=fit).values(x)[0]
+        got = [r.loo_predicted for r in report.points if r.id in {p["id"] for p in out}]
+        assert got == pytest.approx(expected, rel=1e-6)
+    assert report.loo == "configuration"
+    assert report.loo_summary.line().startswith("leave-one-configuration-out: 6 points;")
+    # a point is its own configuration only when no other point shares its presets
+    assert calibrate(tiny, [write(tmp_path / "all.yaml", points)], fit=fit,
+                     loo=True).loo == "point"
+    with pytest.raises(QueryError, match="hold out a 'point' or a 'configuration'"):
+        calibrate(tiny, [write(tmp_path / "all.yaml", points)], fit=fit, loo="model")
+
+
 def test_leave_one_out_of_exact_points_is_exact(tiny, tmp_path):
     report = calibrate(tiny, [write(tmp_path / "p.yaml", synthetic())],
                        fit=["bw_efficiency", "flops_efficiency"], loo=True)

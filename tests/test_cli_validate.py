@@ -102,6 +102,18 @@ def test_calibrate_prints_the_fit_each_residual_and_leave_one_out(files, tmp_pat
     assert preset["includes"] == ["roofline"]
 
 
+def test_calibrate_leaves_out_whole_configurations_with_loo_by(files):
+    rules, path = files
+    out = run("calibrate", path, "--rules", rules, "--fit", "flops_efficiency",
+              "--loo-by", "configuration").stdout
+    assert "LOO predicted" in out
+    # the three points share their presets: one configuration, with nothing to fit it from
+    assert out.splitlines()[-1] == "leave-one-configuration-out: 3 points, none predicted"
+    bad = run("calibrate", path, "--rules", rules, "--fit", "flops_efficiency",
+              "--loo-by", "model", code=2)
+    assert "expected point or configuration, got 'model'" in bad.stderr
+
+
 def test_calibrate_reports_a_quantity_the_points_do_not_pin(files):
     rules, path = files
     data = json.loads(run("calibrate", path, "--rules", rules, "--fit",

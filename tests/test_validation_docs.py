@@ -83,7 +83,8 @@ def transfer_block(model, runs) -> str:
 
 def calibration_block(model, runs) -> str:
     rows = ["| file | stack | fitted (± standard uncertainty) | fit: median, worst \\|error\\| | "
-            "leave-one-out: median, worst |", "|---|---|---|---|---|"]
+            "leave-one-out: median, worst | leave-one-configuration-out: median, worst, "
+            "within ±20% |", "|---|---|---|---|---|---|"]
     for file, cal in runs["calibrations"].items():
         values = "; ".join(
             f"`{f.name}` {_value(f.value)}"
@@ -91,9 +92,12 @@ def calibration_block(model, runs) -> str:
             + f" {f.unit}".rstrip()
             + ("" if f.pinned else f" (**not pinned**: {f.reason})") for f in cal.fitted)
         fit, loo = cal.summary, cal.loo_summary
+        unseen = runs["configurations"][file].loo_summary
         stack = FITS[Path(file).name][0]
+        held = ("(one configuration: nothing to fit it from)" if unseen.median is None else
+                f"{_pct(unseen.median)}, {_pct(unseen.worst)}, {_pct(unseen.within_20)}")
         rows.append(f"| {file} | `{stack}` | {values} | {_pct(fit.median)}, {_pct(fit.worst)} | "
-                    f"{_pct(loo.median)}, {_pct(loo.worst)} |")
+                    f"{_pct(loo.median)}, {_pct(loo.worst)} | {held} |")
     return "\n".join(rows)
 
 
@@ -134,6 +138,8 @@ def runs(model):
                                    presets=["trtllm"]),
         "calibrations": {f"validation/{f.name}": model.calibrate([f], fit=FITS[f.name][1],
                                                                  loo=True) for f in files},
+        "configurations": {f"validation/{f.name}": model.calibrate(
+            [f], fit=FITS[f.name][1], loo="configuration") for f in files},
     }
 
 

@@ -40,6 +40,10 @@ NameOpt = Annotated[Optional[str], typer.Option(
     "--name", metavar="NAME", help="The written preset's name (default: the file's stem).")]
 LooOpt = Annotated[bool, typer.Option(
     "--loo", help="Also refit without each point and predict it (leave-one-out errors).")]
+LooByOpt = Annotated[Optional[str], typer.Option(
+    "--loo-by", metavar="point|configuration",
+    help="What each leave-out fit holds out (implies --loo): a point, or a configuration "
+         "(every point of one model, hardware, precision and tensor-parallel size).")]
 
 
 def validate(files: FilesArg = None, preset: OverPresetOpt = None, json: JsonOpt = False,
@@ -81,23 +85,29 @@ def validate(files: FilesArg = None, preset: OverPresetOpt = None, json: JsonOpt
 
 def calibrate(files: CalibrateFilesArg, fit: FitOpt, preset: OverPresetOpt = None,
               output: OutOpt = None, name: NameOpt = None, loo: LooOpt = False,
-              json: JsonOpt = False, rules: RulesOpt = None):
+              loo_by: LooByOpt = None, json: JsonOpt = False, rules: RulesOpt = None):
     """Fit input quantities (a stack's efficiencies) to measured points.
 
     Least squares on the log error of every point, each quantity within its declared
     bounds. Prints each fitted value with its standard uncertainty and whether the points
     pin it, then every point's residual. With --loo, each point is also predicted by a fit
-    to all the others.
+    to all the others; with --loo-by configuration, each configuration by a fit to the
+    other configurations.
 
     Example:
 
     \b
         costgraph calibrate trtllm-v1.0 --fit bw_efficiency,flops_efficiency --loo
+        costgraph calibrate trtllm-v1.0 --fit flops_efficiency --loo-by configuration
         costgraph calibrate trtllm-v1.0 --fit flops_efficiency -o presets/fitted.yaml
     """
     import costgraph as cg
 
     names = [n.strip() for item in fit for n in item.split(",") if n.strip()]
+    if loo_by is not None and loo_by not in ("point", "configuration"):
+        raise typer.BadParameter(f"expected point or configuration, got {loo_by!r}",
+                                 param_hint="--loo-by")
+    loo = loo_by or loo
     report = cg.load(rules).calibrate(files, fit=names, presets=preset or (), loo=loo)
     if output is not None:
         preset_name = name or output.stem

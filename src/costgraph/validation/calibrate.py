@@ -7,7 +7,11 @@ value the points' presets give it. It reports each fitted value with its standar
 uncertainty (from the Jacobian at the optimum and the residuals' variance) and whether the
 points pin it: a quantity no point depends on, one the points cannot tell apart from another,
 one whose uncertainty spans its range and one pressed against a bound are said so, never
-returned as if measured. With ``loo`` every point is predicted by a fit to all the others.
+returned as if measured. With ``loo`` every point is predicted by a fit to all the others;
+with ``loo="configuration"`` every configuration (the points sharing their presets: one
+model on one hardware at one precision and tensor-parallel size) is held out whole and
+predicted by a fit to the other configurations - what the stack says of a configuration it
+has never seen.
 
 The fitted values can be written as a ``stack`` preset (``CalibrationReport.preset_yaml``).
 """
@@ -30,6 +34,20 @@ _MISSING_PENALTY = 10.0  # residual of a point no batch satisfies at a trial val
 _Z95 = 1.6448536269514722  # P95 of a standard normal: a preset's low/high are P5..P95
 _FLAT = 1e-3  # an elasticity below this: the prediction does not depend on the quantity
 STACK_KIND = "stack"  # the preset kind a calibration writes (rules/presets/kinds.yaml)
+LOO_UNITS = {"point": "leave-one-out",  # what a leave-out fit holds out, and its summary's name
+             "configuration": "leave-one-configuration-out"}
+
+
+def _loo_unit(loo) -> str | None:
+    """``loo`` as the unit held out: None, "point" (True) or "configuration"."""
+    if loo is False or loo is None:
+        return None
+    if loo is True:
+        return "point"
+    if loo not in LOO_UNITS:
+        raise QueryError("calibrate", f"loo={loo!r}: hold out a 'point' or a 'configuration' "
+                         "(or pass True for points)")
+    return loo
 
 
 @dataclass(frozen=True)
@@ -90,7 +108,7 @@ class CalibrationReport:
     sources: tuple[str, ...]  # each point file's sources, in order, without repeats
     files: tuple[str, ...]
     stack: str | None  # the stack preset the points were evaluated under (what -o includes)
-    loo: bool
+    loo: str | None  # what each leave-out fit held out: "point", "configuration" or None
 
     @property
     def summary(self) -> Summary:
@@ -100,7 +118,7 @@ class CalibrationReport:
     def loo_summary(self) -> Summary | None:
         if not self.loo:
             return None
-        return Summary.of("leave-one-out", [p.id for p in self.points],
+        return Summary.of(LOO_UNITS[self.loo], [p.id for p in self.points],
                           [p.loo_error for p in self.points])
 
     def to_dict(self) -> dict:
@@ -118,7 +136,8 @@ class CalibrationReport:
         pinned = [f for f in self.fitted if f.pinned]
         summary, loo = self.summary, self.loo_summary
         errors = f"median |error| {summary.median:.1%}, worst {summary.worst:.1%}" + (
-            f"; leave-one-out median {loo.median:.1%}, worst {loo.worst:.1%}" if loo else "")
+            f"; {LOO_UNITS[self.loo]} median {loo.median:.1%}, worst {loo.worst:.1%}"
+            if loo else "")
         left = [f.name for f in self.fitted if not f.pinned]
         text = description or (
             f"Fitted by costgraph calibrate to {len(self.points)} measured points "
@@ -154,6 +173,7 @@ class CalibrationReport:
 def calibrate(model, files=None, fit=(), presets=(), loo=False) -> CalibrationReport:
     """Fit the input quantities ``fit`` to the points of ``files`` (see the module doc)."""
     fit = tuple(fit)
+    unit = _loo_unit(loo)
     if not fit:
         raise QueryError("calibrate", "name at least one quantity to fit, e.g. "
                          "fit=['flops_efficiency']")
@@ -172,12 +192,20 @@ def calibrate(model, files=None, fit=(), presets=(), loo=False) -> CalibrationRe
     x = result.x
     predicted = evaluator.values(x[None, :])[0]
     loo_predicted = [None] * len(points)
-    if loo:
-        for i in every:
-            rest = every[every != i]
-            xi = _fit(evaluator, x, bounds, rest).x
-            value = evaluator.values(xi[None, :])[0, i]
-            loo_predicted[i] = None if math.isnan(value) else float(value)
+    if unit is not None:
+        key = [i if unit == "point" else tuple(p.presets) for i, p in enumerate(points)]
+        for group in dict.fromkeys(key):
+            out = np.array([i for i in every if key[i] == group])
+            rest = np.setdiff1d(every, out)
+            if rest.size == 0:
+                continue  # a single configuration: nothing to fit it from, no prediction
+            # a held-out configuration may leave a value unpinned: start from the presets,
+            # not from the full fit, so that none of its own points leaks into its prediction
+            # (a held-out point leaves every pinned value pinned: the full fit is the start)
+            xi = _fit(evaluator, x if unit == "point" else x0, bounds, rest).x
+            values = evaluator.values(xi[None, :])[0]
+            for i in out:
+                loo_predicted[i] = None if math.isnan(values[i]) else float(values[i])
     fitted = _fitted(model, fit, x, x0, bounds, result, len(points))
     rows = tuple(PointFit(p.id, p.file, float(p.value.magnitude), f"{p.value.units:~P}",
                           None if math.isnan(v) else float(v), lv)
@@ -185,7 +213,7 @@ def calibrate(model, files=None, fit=(), presets=(), loo=False) -> CalibrationRe
     sources = tuple(dict.fromkeys(c for p in points for c in _keys(p.source)))
     stack = _stack(model, points[0], presets)
     return CalibrationReport(fitted, rows, tuple(presets or ()), sources,
-                             tuple(dict.fromkeys(p.file for p in points)), stack, loo)
+                             tuple(dict.fromkeys(p.file for p in points)), stack, unit)
 
 
 def _log_error(evaluator, values, use):

@@ -49,6 +49,17 @@ def test_issue_16_an_infeasible_solve_is_flagged_and_exits_3(model):
     assert json.loads(feasible.stdout)["feasible"] is True
 
 
+def test_find_takes_names_comma_separated_as_if_repeated():
+    joined = run("solve", "--find", "cost_per_mtok,ttft", "--json").stdout
+    repeated = run("solve", "--find", "cost_per_mtok", "--find", "ttft", "--json").stdout
+    assert joined == repeated and set(json.loads(joined)["values"]) >= {"cost_per_mtok", "ttft"}
+    sweep = run("sweep", "batch=1,8", "--find", "cost_per_mtok,ttft").stdout
+    assert sweep.splitlines()[0].split(",")[:3] == ["batch [request]", "cost_per_mtok [USD/Mtok]",
+                                                    "ttft [s]"]
+    empty = run("solve", "--find", "cost_per_mtok,,ttft", code=2)
+    assert "invalid value for --find: an empty name" in empty.stderr
+
+
 def test_solve_inverts_a_rule_and_explains():
     out = run("solve", "--rules", TRIP, "--find", "distance", "--set", "trip_cost=45 USD",
               "--explain")

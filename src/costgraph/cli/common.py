@@ -152,11 +152,18 @@ def check_quantities(model: cg.Model, names: list[str], option: str) -> list[str
 
 
 def check_names(names: list[str] | None, option: str, example: str) -> list[str]:
-    """Refuse an empty NAME given to ``option`` (``--find ""``) with an example."""
+    """Refuse an empty NAME given to ``option`` (``--find ""``) with an example.
+
+    A repeatable option also takes its names comma-separated (``--find a,b`` is ``--find a
+    --find b``; no quantity name has a comma): the names are returned one by one.
+    """
+    out = []
     for name in names or []:
-        if not name.strip():
+        parts = name.split(",")
+        if any(not part.strip() for part in parts):
             raise typer.BadParameter(f"an empty name; e.g. {example}", param_hint=option)
-    return list(names or [])
+        out += [part.strip() for part in parts]
+    return out
 
 
 def parse_sets(items: list[str] | None) -> dict[str, object]:

@@ -12,7 +12,8 @@ from .common import (INFEASIBLE_EXIT, ExplainOpt, JsonOpt, OutputOpt, PresetOpt,
 from .show import print_result
 
 FindOpt = Annotated[list[str], typer.Option(
-    "--find", "-f", metavar="NAME", help="A quantity to solve for; repeatable.")]
+    "--find", "-f", metavar="NAME[,NAME...]",
+    help="A quantity to solve for; repeatable, or comma-separated.")]
 
 
 def solve(find: FindOpt, preset: PresetOpt = None, set_: SetOpt = None,
@@ -31,7 +32,7 @@ def solve(find: FindOpt, preset: PresetOpt = None, set_: SetOpt = None,
 
         costgraph solve --find context_len --set cost_per_mtok="2 USD/Mtok"
     """
-    check_names(find, "--find", "--find cost_per_mtok")
+    find = check_names(find, "--find", "--find cost_per_mtok")
     check_diagram_path(output)
     q = query(rules, preset, set_)
     result = q.model.solve(given=q.given, find=find, presets=q.presets)

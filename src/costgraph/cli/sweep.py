@@ -29,7 +29,8 @@ DataFilesOpt = Annotated[Optional[list[Path]], typer.Option(
     "--output", "-o", metavar="FILE",
     help="Write the grid to FILE: .csv or .json. Repeatable.")]
 FindOpt = Annotated[list[str], typer.Option(
-    "--find", "-f", metavar="NAME", help="A quantity to evaluate; repeatable.")]
+    "--find", "-f", metavar="NAME[,NAME...]",
+    help="A quantity to evaluate; repeatable, or comma-separated.")]
 PROGRESS_FROM = 200_000  # points; smaller sweeps finish before a bar would be worth drawing
 DATA = (".csv", ".json")
 IMAGES = (".png", ".svg", ".pdf")
@@ -108,7 +109,7 @@ def sweep(vary: Annotated[list[str], typer.Argument(
     \b
         costgraph sweep context_len=1k..128k:log:32 batch=1..256 --find cost_per_mtok -o out.csv
     """
-    check_names(find, "--find", "--find cost_per_mtok")
+    find = check_names(find, "--find", "--find cost_per_mtok")
     axes = parse_assignments(vary, "NAME=VALUES", AXIS_EXAMPLE)
     paths = check_outputs(output, images=False)
     q = query(rules, preset, set_)

@@ -9,27 +9,24 @@ queries compile too. Results come back in the outputs' declared units.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 import sympy
 
+from . import compile_exprs
+from .compile_exprs import NUMPY_FUNCS, UnevaluatedBackend, cg_max, cg_min, cg_where
 from .errors import NoSolutionError, UnknownQuantityError
 from .expr import SympyBackend, translate
 from .solve import rearranged
 from .units import base_factor, to_base
 
-_cg_max = sympy.Function("cg_max")
-_cg_min = sympy.Function("cg_min")
-_NUMPY_FUNCS = {"cg_max": lambda *a: functools.reduce(np.maximum, a),
-                "cg_min": lambda *a: functools.reduce(np.minimum, a)}
-
 
 def numpy_function(args, expr):
     """lambdify with min/max that broadcast element-wise (sympy's printer would not)."""
-    expr = expr.replace(sympy.Max, _cg_max).replace(sympy.Min, _cg_min)
-    return sympy.lambdify(args, expr, modules=[_NUMPY_FUNCS, "numpy"])
+    if expr.has(sympy.Max, sympy.Min):
+        expr = expr.replace(sympy.Max, cg_max).replace(sympy.Min, cg_min)
+    return sympy.lambdify(args, expr, modules=[NUMPY_FUNCS, "numpy"])
 
 
 @dataclass
@@ -86,7 +83,7 @@ class CompiledFunction:
 
     def _margin(self, cdef, known):
         """Relative slack of a constraint: >= 0 where it holds, < 0 by how much it fails."""
-        backend = SympyBackend(self.model.symbols)
+        backend = UnevaluatedBackend(self.model.symbols)
         left, op, right = cdef.expr.sides()
         lhs, rhs = (translate(cdef.expr.part(side), backend)
                     for side in (left, right))
@@ -94,14 +91,15 @@ class CompiledFunction:
         lhs, rhs = lhs.xreplace(expand), rhs.xreplace(expand)
         diff = rhs - lhs if op in ("<=", "<") else lhs - rhs
         # relative to the right side; against zero (`headroom >= 0 GB`), relative to the left
-        return sympy.Piecewise((diff / sympy.Abs(rhs), sympy.Ne(rhs, 0)),
-                               (diff / sympy.Abs(lhs), sympy.Ne(lhs, 0)), (0, True))
+        return cg_where(sympy.Ne(rhs, 0), diff / sympy.Abs(rhs),
+                        cg_where(sympy.Ne(lhs, 0), diff / sympy.Abs(lhs), 0))
 
     def _expression(self, name, known):
         model = self.model
         if name in known or name in self.plan.solved:
             return model.symbols[name]
-        return model.planner.composite(name, known)
+        # min/max/where unevaluated: their symbolic simplification was most of a compile
+        return compile_exprs.composite(model, name, known)
 
     def _lambdify(self, expr):
         solved = [self.model.symbols[s.name] for s in self._stages]
@@ -139,6 +137,20 @@ class CompiledFunction:
             out[name] = _masked(_evaluate(fn, base, solved, shape) / self._out_factor[name],
                                 [*base, *solved])
         return out[self.find[0]] if self.single else out
+
+    def evaluate(self, **arrays) -> tuple[dict, dict]:
+        """``(outputs, margins)`` at the given arrays, the solved inputs found once for both.
+
+        ``outputs`` maps every name in ``find`` to its array (even when ``find`` was one
+        name); ``margins`` is as ``margins()`` returns it.
+        """
+        base, solved, shape = self._run(arrays)
+        everything = [*base, *solved]
+        out = {name: _masked(_evaluate(fn, base, solved, shape) / self._out_factor[name],
+                             everything) for name, fn in self._outputs.items()}
+        slack = {cid: _masked(_evaluate(fn, base, solved, shape), everything)
+                 for cid, fn in self._margins.items()}
+        return out, slack
 
     def margins(self, **arrays) -> dict:
         """Each constraint's relative slack (>= 0 holds) at the given input arrays.

@@ -28,6 +28,7 @@ import numpy as np
 import pint
 import sympy
 
+from .compile_cache import compiled
 from .errors import NoSolutionError, QueryError, UnknownQuantityError
 from .plan import active_branches
 from .provenance import ConstraintStatus, infeasible_line
@@ -439,8 +440,8 @@ def _ends(model, point, presets, given, spans) -> dict:
     if not spans:
         return {}
     names = sorted(spans)
-    f = model.compile(point.target, names, given=given, presets=presets,
-                      constraints="declared")
+    f = compiled(model, point.target, names, given=given, presets=presets,
+                 constraints="declared")
     base = {n: float(point.steps[n].value.magnitude) for n in names}
     arrays = {n: np.full(2 * len(names), base[n]) for n in names}
     for i, name in enumerate(names):

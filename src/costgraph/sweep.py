@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pint
 
+from .compile_cache import compiled
 from .errors import ConflictError, DimensionError, QueryError, UnknownQuantityError
 from .scenario import preset_names
 from .table import Table, frozen_array, frozen_mapping, write_json
@@ -189,7 +190,9 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
                                 "a varied name cannot also be given; drop it from given")
     shape = tuple(len(a) for a in axes)
     total = math.prod(shape)
-    index = np.unravel_index(np.arange(total), shape) if axes else ()
+    # the flat index of every point is needed only to pick the points of a preset axis
+    index = np.unravel_index(np.arange(total), shape) if any(
+        a.kind == "preset" for a in axes) else None
     outputs = {n: np.full(total, np.nan) for n in find}
     margins: dict[str, np.ndarray] = {}
     texts: dict[str, str] = {}
@@ -199,22 +202,31 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
     done = 0
     for choice in itertools.product(*(range(len(a)) for _, a in paxes)):
         extra = [p for (_, a), k in zip(paxes, choice) for p in a.presets[k]]
-        f = model.compile(find, [a.name for _, a in qaxes], given=given,
-                          presets=[*base, *extra], constraints=constraints)
+        f = compiled(model, find, [a.name for _, a in qaxes], given=given,
+                     presets=[*base, *extra], constraints=constraints)
         texts.update({c.id: c.expr.text for c in f.constraints})
+        for c in f.constraints:  # once per constraint, not once per chunk
+            if c.id not in margins:
+                margins[c.id] = np.full(total, np.nan)
         positions = _positions(index, paxes, choice, total)
         for start in range(0, len(positions), _CHUNK):
             where = positions[start:start + _CHUNK]
-            arrays = {a.name: a.values[index[i][where]] for i, a in qaxes}
-            found = f(**arrays)
+            if isinstance(where, range):  # every point: a slice writes in place, no index
+                at = np.unravel_index(np.arange(where.start, where.stop), shape) \
+                    if shape else ()
+                where = slice(where.start, where.stop)
+            else:
+                at = [ix[where] for ix in index]
+            arrays = {a.name: a.values[at[i]] for i, a in qaxes}
+            found, slacks = f.evaluate(**arrays)
             for name in find:
                 outputs[name][where] = found[name]
-            for cid, slack in f.margins(**arrays).items():
-                margins.setdefault(cid, np.full(total, np.nan))[where] = slack
-            done += len(where)
+            for cid, slack in slacks.items():
+                margins[cid][where] = slack
+            done += where.stop - where.start if isinstance(where, slice) else len(where)
             if progress is not None:
                 progress(done, total)
-    columns = {a.name: a.values[index[i]] for i, a in enumerate(axes)}
+    columns = {a.name: grid_column(a.values, i, shape) for i, a in enumerate(axes)}
     columns.update(outputs)
     units = {n: "" if a.kind == "preset" else model.ruleset.quantities[n].unit
              for n, a in ((a.name, a) for a in axes)}
@@ -237,10 +249,17 @@ def broken_summary(broken: int, total: int, breaks: Mapping[str, int], verb: str
     return text + (": " + ", ".join(counts) if counts else "")
 
 
-def _positions(index, paxes, choice, total) -> np.ndarray:
+def grid_column(values: np.ndarray, axis: int, shape) -> np.ndarray:
+    """Axis ``axis``'s value at every point of the grid, in grid order (last axis fastest)."""
+    inner = math.prod(shape[axis + 1:])
+    outer = math.prod(shape[:axis])
+    return np.tile(np.repeat(values, inner), outer)
+
+
+def _positions(index, paxes, choice, total):
     """The grid points (flat) whose preset axes take the values in ``choice``."""
     if not paxes:
-        return np.arange(total)
+        return range(total)
     mask = np.ones(total, dtype=bool)
     for (i, _), k in zip(paxes, choice):
         mask &= index[i] == k

@@ -34,6 +34,7 @@ import numpy as np
 import pint
 from scipy import special
 
+from .compile_cache import compiled
 from .errors import QueryError, UnknownQuantityError
 from .levers import Z95, leaf_inputs
 from .provenance import ConstraintStatus, infeasible_line
@@ -326,8 +327,8 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
     rng = np.random.default_rng(seed)
     levels = {d.name: rng.random(samples) for d in dists}
     drawn = {d.name: d.quantile(levels[d.name]) for d in dists}
-    f = model.compile(target, [d.name for d in dists], given=given, presets=presets,
-                      constraints=constraints)
+    f = compiled(model, target, [d.name for d in dists], given=given, presets=presets,
+                 constraints=constraints)
     values = np.asarray(f(**drawn), dtype=float)
     # NaN slack (a draw at which the point cannot be) counts as broken, as in sweeps
     violations = {cid: ~(slack >= 0) for cid, slack in f.margins(**drawn).items()}

@@ -19,6 +19,7 @@ from pathlib import Path
 import pint
 import sympy
 
+from . import floatpath, scenario_cache
 from .bibliography import SourceEntry
 from .compile import CompiledFunction, forward_expressions
 from .errors import BoundsError, ConflictError, DimensionError, NoSolutionError, NotWholeError
@@ -252,7 +253,7 @@ class Model:
         if not find:
             raise ValueError("solve needs at least one quantity to find, e.g. find=['cost_per_mtok']")
         given = dict(given or {})
-        scenario = self.scenario(presets, given, find=find)
+        scenario = scenario_cache.scenario(self, presets, given, find)  # coerced once
         steps, fallback = dict(scenario.steps), dict(scenario.fallback)
         fallback.update({n: steps.pop(n) for n in find
                          if n in steps and n not in given and self.ruleset.rule_for(n) is None})
@@ -326,6 +327,11 @@ class Model:
             new, _ = execute(self, plan, steps, {})
             steps.update(new)
         left, op, right = cdef.expr.sides()
+        on_floats = floatpath.constraint_sides(self, cdef, steps)
+        if on_floats is not None:
+            lhs, rhs, holds = on_floats
+            return ConstraintStatus(cdef.id, cdef.expr.text, lhs, rhs, holds, cdef.description,
+                                    op=op)
         values = {n: steps[n].value for n in cdef.names}
         lhs = translate(cdef.expr.part(left), PintBackend(values))
         rhs = translate(cdef.expr.part(right), PintBackend(values)).to(lhs.units)

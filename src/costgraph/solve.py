@@ -1,8 +1,8 @@
-"""Executing a plan exactly: pint quantities forward, sympy or root-finding backward.
+"""Executing a plan exactly: floats forward, sympy or root-finding backward.
 
-Forward steps evaluate each rule's expression with pint quantities, so units are checked
-again at every operation. A free input is solved from its equation symbolically when sympy
-finds exactly one admissible root (real, within bounds, on the active branch of any
+Forward steps evaluate each rule on floats in base units (see ``floatpath``: units were
+checked at load, and pint takes over wherever floats could part from it). A free input is
+solved from its equation symbolically when sympy finds exactly one admissible root (real, within bounds, on the active branch of any
 min/max), and by bracketed root-finding otherwise.
 """
 
@@ -16,13 +16,12 @@ import math
 import numpy as np
 import sympy
 
+from . import floatpath
 from .errors import ConflictError, NoSolutionError
-from .expr import PintBackend, translate
 from .plan import Block, Plan, active_branches
 from .provenance import Step
 from .quiet import silenced
 from .units import base_factor, format_quantity, from_base, to_base
-from .value_checks import check_derived, evaluate
 
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
 _BRANCHY = (sympy.Max, sympy.Min)
@@ -38,8 +37,8 @@ def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[
     for block in plan.blocks:
         solved = _solve_block(model, plan, block, steps, fallback)
         steps.update(solved)
-    for name in plan.forward:
-        steps[name] = _forward(model, name, steps)
+    # on floats in base units, each rule's value as pint would give it (see floatpath)
+    floatpath.forward(model, plan.forward, steps)
     for block in plan.blocks:
         for x, q in zip(block.unknowns, block.equations):
             steps[x] = _with_closed_form(model, steps[x], q, steps)
@@ -56,16 +55,7 @@ def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[
 
 
 def _evaluate(model, rule, steps):
-    return evaluate(model, rule, steps)
-
-
-def _forward(model, name, steps) -> Step:
-    rule = model.ruleset.rule_for(name)
-    unit = model.ruleset.quantities[name].pint_unit
-    value = _evaluate(model, rule, steps).to(unit)
-    check_derived(model, name, value, rule, steps)
-    return Step(name, value, "derived", rule.id, f"{name} = {rule.expr.text}",
-                rule.inputs, rule.source)
+    return floatpath.value(model, rule, steps)  # declared unit; pint where floats may differ
 
 
 def _check(model, q, steps, plan):

@@ -6,10 +6,13 @@ so "upstream" means "what a value is made of" and "downstream" means "what it fe
 
 from __future__ import annotations
 
-import networkx as nx
 
+from . import lazy
 from .errors import UnknownQuantityError
 from .rules import RuleSet
+
+nx = lazy.module("networkx")
+
 
 
 class RuleGraph:

@@ -26,14 +26,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pint
-import sympy
 
+from . import lazy
 from .compile_cache import compiled
 from .errors import NoSolutionError, QueryError, UnknownQuantityError
 from .plan import active_branches
 from .provenance import ConstraintStatus, infeasible_line
 from .table import Table
 from .units import Quantity, format_number, format_quantity, from_base, to_base
+
+sympy = lazy.module("sympy")  # to differentiate: imported when levers are asked for
 
 Z95 = 1.6448536269514722  # the standard normal's 95th percentile: low/high are P5/P95
 

@@ -10,25 +10,25 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pint
-import sympy
 
-from . import floatpath, scenario_cache
+from . import diskcache, floatpath, scenario_cache
 from .bibliography import SourceEntry
-from .compile import CompiledFunction, forward_expressions
 from .errors import BoundsError, ConflictError, DimensionError, NoSolutionError, NotWholeError
 from .errors import InvalidValueError, NotAllowedError, Problem, RuleSetError
 from .errors import UnderdeterminedError
 from .errors import UnknownQuantityError
 from .errors import UnknownSourceError
 from .expr import PintBackend, parse_constraint, translate
-from .graph import RuleGraph
 from .plan import Planner
 from .provenance import ConstraintStatus, Result, Step
 from .rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, fingerprint
@@ -36,6 +36,12 @@ from .rules import load_ruleset
 from .scenario import compose
 from .solve import execute
 from .units import format_quantity, format_unit, parse_quantity
+
+if TYPE_CHECKING:
+    import sympy
+
+    from .compile import CompiledFunction
+    from .graph import RuleGraph
 
 
 def bundled_rules_path() -> Path:
@@ -55,6 +61,10 @@ def load(path: str | Path | None = None, *, cache: bool = True) -> "Model":
     With ``cache``, a folder loaded before gives the same Model while its files are
     unchanged: every file's path, size and modification time are compared (one ``stat``
     each), and any file added, removed or changed loads the folder again.
+    Across processes, the checked rules are also kept on disk (see ``costgraph.diskcache``:
+    ``COSTGRAPH_CACHE_DIR`` moves it, ``COSTGRAPH_NO_CACHE=1`` turns it off), keyed by a
+    hash of every file in the folder and the package's version; ``cache=False`` reads and
+    checks the files afresh.
 
     Raises ``RuleSetError`` listing every problem in every file at once.
     """
@@ -64,7 +74,8 @@ def load(path: str | Path | None = None, *, cache: bool = True) -> "Model":
         _CACHE.pop(root, None)
     elif root in _CACHE and _CACHE[root][0] == stamp:
         return _CACHE[root][1]
-    model = Model(load_ruleset(root))
+    # with cache, the checked rules come from disk while the folder's files are unchanged
+    model = Model(diskcache.cached_ruleset(root, load_ruleset) if cache else load_ruleset(root))
     if stamp is not None:
         _CACHE[root] = (stamp, model)
     return model
@@ -117,10 +128,18 @@ class Model:
 
     def __init__(self, ruleset: RuleSet):
         self.ruleset = ruleset
-        self.graph = RuleGraph(ruleset)
-        self.symbols = {name: _symbol(q) for name, q in ruleset.quantities.items()}
-        self.forward_exprs = forward_expressions(ruleset, self.symbols)
+        # sympy is imported, and each rule translated to it, only when first needed: the
+        # forward solve runs on floats and needs neither
+        self.symbols = _Symbols(ruleset)
+        self.forward_exprs = _RuleExpressions(ruleset, self.symbols)
         self.planner = Planner(ruleset, self.symbols, self.forward_exprs)
+
+    @functools.cached_property
+    def graph(self) -> "RuleGraph":
+        """The rules as a networkx graph, built on first use."""
+        from .graph import RuleGraph
+
+        return RuleGraph(self.ruleset)
 
     def __repr__(self) -> str:
         rs = self.ruleset
@@ -351,13 +370,15 @@ class Model:
         return ConstraintDef(id or text, expr, "", "stated", "<query>")
 
     def compile(self, find, inputs, given: dict | None = None, presets=None,
-                constraints=()) -> CompiledFunction:
+                constraints=()) -> "CompiledFunction":
         """A numpy-vectorised function of ``inputs`` computing ``find`` (see CompiledFunction).
 
         ``constraints`` (ConstraintDefs, ids of declared ones, or text such as
         ``"step_time <= 50 ms"``, or ``"declared"`` for all declared) are available as
         relative slacks through ``f.margins(**arrays)``.
         """
+        from .compile import CompiledFunction
+
         constraints = self._constraint_defs(constraints)
         single = isinstance(find, str)
         find = [find] if single else list(find)
@@ -385,7 +406,7 @@ class Model:
                 out.append(self.constraint(c))
         return out
 
-    def path_composite(self, name: str, variable: str) -> sympy.Expr:
+    def path_composite(self, name: str, variable: str) -> "sympy.Expr":
         """``name``'s rule with only the quantities that depend on ``variable`` expanded.
 
         Everything beside the path from ``variable`` to ``name`` stays a named symbol, so
@@ -514,7 +535,53 @@ def allowed_text(q: QuantityDef) -> str:
         f" that divides {', '.join(q.divides)}" if q.divides else "")
 
 
-def _symbol(q: QuantityDef) -> sympy.Symbol:
+class _Symbols(Mapping):
+    """Quantity name to its sympy Symbol (with its sign assumptions), each made on first use."""
+
+    def __init__(self, ruleset: RuleSet):
+        self._quantities = ruleset.quantities
+        self._made: dict = {}
+
+    def __getitem__(self, name):
+        found = self._made.get(name)
+        if found is None:
+            found = self._made.setdefault(name, _symbol(self._quantities[name]))
+        return found
+
+    def __iter__(self):
+        return iter(self._quantities)
+
+    def __len__(self):
+        return len(self._quantities)
+
+
+class _RuleExpressions(Mapping):
+    """Derived quantity to its rule as a sympy expression, each translated on first use."""
+
+    def __init__(self, ruleset: RuleSet, symbols: Mapping):
+        self._rules = {r.defines: r for r in ruleset.rules.values()}
+        self._symbols = symbols
+        self._made: dict = {}
+
+    def __getitem__(self, name):
+        found = self._made.get(name)
+        if found is None:
+            from .expr import SympyBackend, translate
+
+            found = self._made.setdefault(name, translate(self._rules[name].expr,
+                                                          SympyBackend(self._symbols)))
+        return found
+
+    def __iter__(self):
+        return iter(self._rules)
+
+    def __len__(self):
+        return len(self._rules)
+
+
+def _symbol(q: QuantityDef) -> "sympy.Symbol":
+    import sympy
+
     if q.low is not None and q.low > 0:
         return sympy.Symbol(q.name, positive=True)
     if q.low is not None and q.low == 0:

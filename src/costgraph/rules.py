@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import networkx as nx
 import pint
 
+from . import lazy
 from .bibliography import Bibliography, bibliography
 from .errors import (DimensionError, ExpressionError, Problem, RuleSetError, ValueTextError,
                      ascii_hint, closest)
@@ -24,6 +24,9 @@ from .rule_files import KINDS_FILE, fingerprint, read_files
 from .schema import (PRESET_KINDS, PRESET_NAME, RULE_ID, ConstraintSpec, PresetSpec,
                      PresetValueSpec, QuantitySpec, RuleSpec)
 from .units import format_unit, parse_quantity, parse_unit
+
+nx = lazy.module("networkx")  # the cycle check at load; a cached rule set needs none
+
 
 __all__ = ["ConstraintDef", "PresetDef", "PresetValue", "QuantityDef", "RuleDef", "RuleSet",
            "fingerprint", "load_ruleset"]

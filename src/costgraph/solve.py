@@ -14,9 +14,8 @@ import itertools
 import math
 
 import numpy as np
-import sympy
 
-from . import floatpath
+from . import floatpath, lazy
 from .errors import ConflictError, NoSolutionError
 from .plan import Block, Plan, active_branches
 from .provenance import Step
@@ -24,8 +23,17 @@ from .quiet import silenced
 from .units import base_factor, format_quantity, from_base, to_base
 
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
-_BRANCHY = (sympy.Max, sympy.Min)
-_NO_SYMBOLIC = (sympy.Piecewise, sympy.ceiling, sympy.floor)
+sympy = lazy.module("sympy")  # the forward steps run on floats: only inversion needs sympy
+
+
+def _branchy():
+    return sympy.Max, sympy.Min
+
+
+def _no_symbolic():
+    return sympy.Piecewise, sympy.ceiling, sympy.floor
+
+
 _BRENTQ_RTOL = 4 * np.finfo(float).eps  # the tightest scipy's brentq accepts (it refuses less)
 
 
@@ -153,7 +161,7 @@ def rearranged(expr, target, unknown):
 
 @functools.lru_cache(maxsize=512)
 def _rearrange_cached(expr, target, unknown):
-    if expr.has(*_NO_SYMBOLIC) or sympy.count_ops(expr) > 200 or \
+    if expr.has(*_no_symbolic()) or sympy.count_ops(expr) > 200 or \
             any(a.has(unknown) for a in expr.atoms(sympy.exp, sympy.log)):
         return None  # sympy.solve with the unknown inside exp/log can run for minutes
     try:
@@ -229,11 +237,11 @@ class _Flat(Exception):
 
 def _symbolic_roots(residual, X, low, high):
     """Admissible roots from sympy, or None when sympy cannot be relied on here."""
-    if residual.has(*_NO_SYMBOLIC) or sympy.count_ops(residual) > 400:
+    if residual.has(*_no_symbolic()) or sympy.count_ops(residual) > 400:
         return None
     if any(a.has(X) for a in residual.atoms(sympy.exp, sympy.log)):
         return None  # with float coefficients sympy.solve may expand exp(c*X) into a vast polynomial
-    branchy = sorted({a for a in residual.atoms(*_BRANCHY) if a.has(X)}, key=str)
+    branchy = sorted({a for a in residual.atoms(*_branchy()) if a.has(X)}, key=str)
     if len(branchy) > 3:
         return None
     choices = [[(atom, arg) for arg in atom.args] for atom in branchy]

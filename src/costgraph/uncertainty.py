@@ -32,14 +32,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pint
-from scipy import special
 
+from . import lazy
 from .compile_cache import compiled
 from .errors import QueryError, UnknownQuantityError
 from .levers import Z95, leaf_inputs
 from .provenance import ConstraintStatus, infeasible_line
 from .table import Table, frozen_array, frozen_mapping
 from .units import Quantity, format_number, format_quantity, format_unit
+
+special = lazy.module("scipy.special")  # for normal ranges: a 150 ms import otherwise
+
 
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
 

@@ -47,8 +47,8 @@ def _compare(op):
 
 def _step(fn):
     def stepped(x):
-        if _near_integer(x):
-            raise _Fallback()  # an integer in pint may be a hair above or below it here
+        if x != int(x) and _near_integer(x):
+            raise _Fallback()  # a hair off an integer here may be on it in pint, or past it
         return float(fn(x))
 
     return stepped
@@ -178,17 +178,62 @@ def value(model, rule, steps):
     return _rule_value(model, _rules(model), rule, steps, {})[0]
 
 
+class _Derived:
+    """What deriving one quantity needs, looked up once: its rule, closure, unit and bounds."""
+
+    __slots__ = ("name", "rule", "fn", "factor", "unit", "deps", "low", "high", "formula",
+                 "inputs")
+
+    def __init__(self, rules: _Rules, rule):
+        self.name = rule.defines
+        self.rule = rule
+        self.fn = rules.function(self.name)
+        self.factor, self.unit, _ = rules.unit(self.name)
+        self.deps = tuple(rule.expr.names)
+        qdef = rules._model().ruleset.quantities[self.name]
+        self.low = -math.inf if qdef.low is None else qdef.low
+        self.high = math.inf if qdef.high is None else qdef.high
+        self.formula = f"{self.name} = {rule.expr.text}"
+        self.inputs = rule.inputs
+
+
+def _derived(rules: _Rules, name: str) -> _Derived:
+    key = ("derived", name)
+    found = rules._fns.get(key)
+    if found is None:
+        found = rules._fns.setdefault(key, _Derived(rules, rules._model().ruleset.rule_for(name)))
+    return found
+
+
+def _new_step(name, value, rule, formula, inputs, source) -> Step:
+    """A derived Step, built without the frozen dataclass's per-field ``__setattr__``."""
+    step = object.__new__(Step)
+    step.__dict__.update(name=name, value=value, kind="derived", rule=rule, formula=formula,
+                         inputs=inputs, source=source, note=None)
+    return step
+
+
 def forward(model, names, steps: dict[str, Step]) -> None:
     """Derive ``names`` in order into ``steps``, as ``solve``'s pint forward steps would."""
     rules = _rules(model)
     base: dict[str, float] = {}
-    rule_for = model.ruleset.rule_for
     for name in names:
-        rule = rule_for(name)
-        quantity, x = _rule_value(model, rules, rule, steps, base)
-        check_derived(model, name, quantity, rule, steps)
-        steps[name] = Step(name, quantity, "derived", rule.id, f"{name} = {rule.expr.text}",
-                           rule.inputs, rule.source)
+        d = _derived(rules, name)
+        for dep in d.deps:
+            if dep not in base:
+                base[dep] = base_value(rules, dep, steps[dep].value)
+        try:
+            x = d.fn(base)
+            if x.__class__ is not float or not math.isfinite(x):
+                raise _Fallback()
+            magnitude = x / d.factor
+            quantity = _quantity(magnitude, d.unit)
+        except (_Fallback, ArithmeticError, ValueError, TypeError, AttributeError):
+            quantity = evaluate(model, d.rule, steps).to(d.unit)  # its exact value or error
+            magnitude, x = float(quantity.magnitude), None
+        if not d.low <= magnitude <= d.high:
+            check_derived(model, name, quantity, d.rule, steps)  # raises, saying why
+        steps[name] = _new_step(name, quantity, d.rule.id, d.formula, d.inputs, d.rule.source)
         base[name] = x if x is not None else base_value(rules, name, quantity)
 
 

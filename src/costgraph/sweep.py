@@ -126,8 +126,15 @@ class SweepResult:
         return Table.build(self.table.title, columns, units, self.table.integer)
 
     def to_csv(self, path=None):
-        """CSV of ``export()``: every point, broken ones marked, not dropped."""
-        return self.export().to_csv(path)
+        """CSV of ``export()``: every point, broken ones marked, not dropped; written to
+        ``path`` a slice at a time (``.parquet`` too, with the ``parquet`` extra), or
+        returned as text."""
+        if path is None:
+            return self.export().to_csv()
+        from .stream import write_table
+
+        write_table(self.export(), [path])
+        return None
 
     def to_dict(self) -> dict:
         """JSON-ready: ``export()``'s columns, the grid, and how many points break each
@@ -181,64 +188,102 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
     >>> s.table.names, len(s)
     (('batch', 'tokens_per_second'), 2)
     """
-    find = list(dict.fromkeys([find] if isinstance(find, str) else find))
-    given = dict(given or {})
-    axes = [make_axis(model, name, values) for name, values in vary.items()]
-    for axis in axes:
-        if axis.name in given:
-            raise ConflictError(f"vary {axis.name}", f"given {axis.name}",
-                                "a varied name cannot also be given; drop it from given")
-    shape = tuple(len(a) for a in axes)
-    total = math.prod(shape)
-    # the flat index of every point is needed only to pick the points of a preset axis
-    index = np.unravel_index(np.arange(total), shape) if any(
-        a.kind == "preset" for a in axes) else None
+    grid = Grid(model, vary, find, given, presets, constraints)
+    find, axes, shape, total = grid.find, grid.axes, grid.shape, grid.total
     outputs = {n: np.full(total, np.nan) for n in find}
-    margins: dict[str, np.ndarray] = {}
-    texts: dict[str, str] = {}
-    qaxes = [(i, a) for i, a in enumerate(axes) if a.kind == "quantity"]
-    paxes = [(i, a) for i, a in enumerate(axes) if a.kind == "preset"]
-    base = preset_names(presets, model.ruleset)
-    done = 0
-    for choice in itertools.product(*(range(len(a)) for _, a in paxes)):
-        extra = [p for (_, a), k in zip(paxes, choice) for p in a.presets[k]]
-        f = compiled(model, find, [a.name for _, a in qaxes], given=given,
-                     presets=[*base, *extra], constraints=constraints)
-        texts.update({c.id: c.expr.text for c in f.constraints})
-        for c in f.constraints:  # once per constraint, not once per chunk
-            if c.id not in margins:
-                margins[c.id] = np.full(total, np.nan)
-        positions = _positions(index, paxes, choice, total)
-        for start in range(0, len(positions), _CHUNK):
-            where = positions[start:start + _CHUNK]
-            if isinstance(where, range):  # every point: a slice writes in place, no index
-                at = np.unravel_index(np.arange(where.start, where.stop), shape) \
-                    if shape else ()
-                where = slice(where.start, where.stop)
-            else:
-                at = [ix[where] for ix in index]
-            arrays = {a.name: a.values[at[i]] for i, a in qaxes}
-            found, slacks = f.evaluate(**arrays)
-            for name in find:
-                outputs[name][where] = found[name]
-            for cid, slack in slacks.items():
-                margins[cid][where] = slack
-            done += where.stop - where.start if isinstance(where, slice) else len(where)
-            if progress is not None:
-                progress(done, total)
+    margins = {cid: np.full(total, np.nan) for cid in grid.constraints}  # once each
+    for start, stop, _, found, slacks in grid.chunks():
+        for name in find:
+            outputs[name][start:stop] = found[name]
+        for cid, slack in slacks.items():
+            margins[cid][start:stop] = slack
+        if progress is not None:
+            progress(stop, total)
     columns = {a.name: grid_column(a.values, i, shape) for i, a in enumerate(axes)}
     columns.update(outputs)
-    units = {n: "" if a.kind == "preset" else model.ruleset.quantities[n].unit
-             for n, a in ((a.name, a) for a in axes)}
-    units.update({n: model.ruleset.quantities[n].unit for n in find})
-    integer = {n for n in columns if n in model.ruleset.quantities
-               and model.ruleset.quantities[n].integer}
-    scenario = scenario_label(model, presets, given)
-    table = Table.build(title or f"{', '.join(find)} over {' x '.join(a.name for a in axes)}"
-                        f" ({scenario})", columns, units, integer)
+    table = Table.build(title or grid.title, columns, grid.units(), grid.integer())
     return SweepResult(table, tuple(a.name for a in axes), tuple(find), shape,
                        frozen_mapping({c: frozen_array(m) for c, m in sorted(margins.items())}),
-                       frozen_mapping(sorted(texts.items())), scenario)
+                       frozen_mapping(sorted(grid.constraints.items())), grid.scenario)
+
+
+class Grid:
+    """A sweep's grid, its compiled functions, and its points evaluated chunk by chunk.
+
+    ``chunks()`` yields ``(start, stop, at, outputs, slacks)`` in grid order: the flat
+    points ``start:stop``, their index along each axis (``at``), and each found quantity's
+    and each constraint's values there. A preset axis's points are each evaluated by the
+    function compiled for its presets (compiles are shared, see ``compile_cache``).
+    """
+
+    def __init__(self, model, vary: Mapping, find, given=None, presets=None,
+                 constraints="declared"):
+        self.model = model
+        self.find = list(dict.fromkeys([find] if isinstance(find, str) else find))
+        self.given = dict(given or {})
+        self.presets = presets
+        self.axes = [make_axis(model, name, values) for name, values in vary.items()]
+        for axis in self.axes:
+            if axis.name in self.given:
+                raise ConflictError(f"vary {axis.name}", f"given {axis.name}",
+                                    "a varied name cannot also be given; drop it from given")
+        self.shape = tuple(len(a) for a in self.axes)
+        self.total = math.prod(self.shape)
+        self.qaxes = [(i, a) for i, a in enumerate(self.axes) if a.kind == "quantity"]
+        self.paxes = [(i, a) for i, a in enumerate(self.axes) if a.kind == "preset"]
+        base = preset_names(presets, model.ruleset)
+        self.functions = {}
+        self.constraints: dict[str, str] = {}
+        for choice in itertools.product(*(range(len(a)) for _, a in self.paxes)):
+            extra = [p for (_, a), k in zip(self.paxes, choice) for p in a.presets[k]]
+            f = compiled(model, self.find, [a.name for _, a in self.qaxes], given=self.given,
+                         presets=[*base, *extra], constraints=constraints)
+            self.functions[choice] = f
+            self.constraints.update({c.id: c.expr.text for c in f.constraints})
+        self.scenario = scenario_label(model, presets, self.given)
+        self.title = (f"{', '.join(self.find)} over {' x '.join(a.name for a in self.axes)}"
+                      f" ({self.scenario})")
+
+    def units(self) -> dict[str, str]:
+        rs = self.model.ruleset
+        units = {a.name: "" if a.kind == "preset" else rs.quantities[a.name].unit
+                 for a in self.axes}
+        units.update({n: rs.quantities[n].unit for n in self.find})
+        return units
+
+    def integer(self) -> set[str]:
+        rs = self.model.ruleset
+        return {n for n in [*(a.name for a in self.axes), *self.find]
+                if n in rs.quantities and rs.quantities[n].integer}
+
+    def chunks(self, size: int | None = None):
+        """Evaluate the grid ``size`` points at a time (default ``_CHUNK``), in grid order."""
+        size = size or _CHUNK
+        for start in range(0, self.total, size):
+            stop = min(start + size, self.total)
+            at = np.unravel_index(np.arange(start, stop), self.shape) if self.shape else ()
+            if not self.paxes:
+                f = self.functions[()]
+                found, slacks = f.evaluate(**{a.name: a.values[at[i]] for i, a in self.qaxes})
+                found = {n: np.broadcast_to(v, (stop - start,)) for n, v in found.items()}
+                slacks = {c: np.broadcast_to(v, (stop - start,)) for c, v in slacks.items()}
+                yield start, stop, at, found, slacks
+                continue
+            found = {n: np.full(stop - start, np.nan) for n in self.find}
+            slacks = {c: np.full(stop - start, np.nan) for c in self.constraints}
+            key = np.ravel_multi_index([at[i] for i, _ in self.paxes],
+                                       [len(a) for _, a in self.paxes])
+            for k in np.unique(key):
+                choice = np.unravel_index(k, [len(a) for _, a in self.paxes])
+                mask = key == k
+                f = self.functions[tuple(int(c) for c in choice)]
+                out, margins = f.evaluate(**{a.name: a.values[at[i][mask]]
+                                             for i, a in self.qaxes})
+                for n, v in out.items():
+                    found[n][mask] = v
+                for c, v in margins.items():
+                    slacks[c][mask] = v
+            yield start, stop, at, found, slacks
 
 
 def broken_summary(broken: int, total: int, breaks: Mapping[str, int], verb: str = "") -> str:
@@ -254,16 +299,6 @@ def grid_column(values: np.ndarray, axis: int, shape) -> np.ndarray:
     inner = math.prod(shape[axis + 1:])
     outer = math.prod(shape[:axis])
     return np.tile(np.repeat(values, inner), outer)
-
-
-def _positions(index, paxes, choice, total):
-    """The grid points (flat) whose preset axes take the values in ``choice``."""
-    if not paxes:
-        return range(total)
-    mask = np.ones(total, dtype=bool)
-    for (i, _), k in zip(paxes, choice):
-        mask &= index[i] == k
-    return np.flatnonzero(mask)
 
 
 def _violations(margins, n) -> np.ndarray:

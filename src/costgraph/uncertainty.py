@@ -27,7 +27,7 @@ holds), each labelled as such.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +41,7 @@ from .provenance import ConstraintStatus, infeasible_line
 from .table import Table, frozen_array, frozen_mapping
 from .units import Quantity, format_number, format_quantity, format_unit
 
+CHUNK = 262_144  # samples per compiled call
 special = lazy.module("scipy.special")  # for normal ranges: a 150 ms import otherwise
 
 
@@ -238,7 +239,13 @@ class UncertaintyResult:
                            {d.name for d in self.inputs if d.integer})
 
     def to_csv(self, path=None):
-        return self.table().to_csv(path)
+        """Every sample as CSV, written to ``path`` a slice at a time, or returned as text."""
+        if path is None:
+            return self.table().to_csv()
+        from .stream import write_table
+
+        write_table(self.table(), [path])
+        return None
 
     def to_dict(self) -> dict:
         """The summary (no samples): percentiles, mean and std over all samples and over the
@@ -287,7 +294,8 @@ class UncertaintyResult:
 
 def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None = 0,
                 presets=None, given: Mapping | None = None, inputs=None,
-                constraints="declared") -> UncertaintyResult:
+                constraints="declared",
+                progress: Callable[[int, int], None] | None = None) -> UncertaintyResult:
     """Draw every ranged input of ``target`` and report the target's spread.
 
     Parameters
@@ -306,6 +314,8 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
         range).
     constraints : "declared" or list
         Constraints whose holding is recorded per sample in ``feasible``.
+    progress : callable, optional
+        Called as ``progress(done, samples)`` after each chunk of samples is evaluated.
 
     Returns
     -------
@@ -332,9 +342,17 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
     drawn = {d.name: d.quantile(levels[d.name]) for d in dists}
     f = compiled(model, target, [d.name for d in dists], given=given, presets=presets,
                  constraints=constraints)
-    values = np.asarray(f(**drawn), dtype=float)
-    # NaN slack (a draw at which the point cannot be) counts as broken, as in sweeps
-    violations = {cid: ~(slack >= 0) for cid, slack in f.margins(**drawn).items()}
+    values = np.empty(samples)
+    violations = {c.id: np.empty(samples, dtype=bool) for c in f.constraints}
+    for start in range(0, samples, CHUNK):  # chunks bound the evaluation's temporaries
+        stop = min(start + CHUNK, samples)
+        found, slacks = f.evaluate(**{n: v[start:stop] for n, v in drawn.items()})
+        values[start:stop] = found[target]
+        for cid, slack in slacks.items():
+            # NaN slack (a draw at which the point cannot be) counts as broken, as in sweeps
+            violations[cid][start:stop] = ~(slack >= 0)
+        if progress is not None:
+            progress(stop, samples)
     feasible = ~np.logical_or.reduce([*violations.values(), np.zeros(samples, dtype=bool)])
     point = float(f(**{d.name: np.array([d.value]) for d in dists})[0])
     statuses = model.solve(find=[target], given=given, presets=presets).constraints

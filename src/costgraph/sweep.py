@@ -153,7 +153,8 @@ class SweepResult:
 
 def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=None,
           constraints="declared", progress: Callable[[int, int], None] | None = None,
-          title: str | None = None) -> SweepResult:
+          title: str | None = None, backend: str = "numpy",
+          scheduler=None) -> SweepResult:
     """Evaluate ``find`` at every point of the grid of ``vary``.
 
     Parameters
@@ -173,9 +174,15 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
         Constraints whose slack is reported (ids, ConstraintDefs or text such as
         ``"step_time <= 50 ms"``).
     progress : callable, optional
-        Called as ``progress(done, total)`` after each chunk of points.
+        Called as ``progress(done, total)`` after each chunk of points (with the dask
+        backend, once at the end).
     title : str, optional
         Overrides the table's title.
+    backend : "numpy" or "dask"
+        ``"dask"`` evaluates the grid as dask array blocks (the ``dask`` extra; see
+        ``costgraph.backends``): on the local threaded scheduler, or on the
+        dask.distributed cluster at ``scheduler`` (an address such as
+        ``"tcp://10.0.0.5:8786"``, or a Client).
 
     Returns
     -------
@@ -188,17 +195,25 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
     >>> s.table.names, len(s)
     (('batch', 'tokens_per_second'), 2)
     """
+    from . import backends
+
+    backends.check_backend(backend, scheduler)
     grid = Grid(model, vary, find, given, presets, constraints)
     find, axes, shape, total = grid.find, grid.axes, grid.shape, grid.total
-    outputs = {n: np.full(total, np.nan) for n in find}
-    margins = {cid: np.full(total, np.nan) for cid in grid.constraints}  # once each
-    for start, stop, _, found, slacks in grid.chunks():
-        for name in find:
-            outputs[name][start:stop] = found[name]
-        for cid, slack in slacks.items():
-            margins[cid][start:stop] = slack
+    if backend == "dask":
+        outputs, margins = backends.sweep_arrays(model, grid, scheduler)
         if progress is not None:
-            progress(stop, total)
+            progress(total, total)
+    else:
+        outputs = {n: np.full(total, np.nan) for n in find}
+        margins = {cid: np.full(total, np.nan) for cid in grid.constraints}  # once each
+        for start, stop, _, found, slacks in grid.chunks():
+            for name in find:
+                outputs[name][start:stop] = found[name]
+            for cid, slack in slacks.items():
+                margins[cid][start:stop] = slack
+            if progress is not None:
+                progress(stop, total)
     columns = {a.name: grid_column(a.values, i, shape) for i, a in enumerate(axes)}
     columns.update(outputs)
     table = Table.build(title or grid.title, columns, grid.units(), grid.integer())
@@ -222,6 +237,7 @@ class Grid:
         self.find = list(dict.fromkeys([find] if isinstance(find, str) else find))
         self.given = dict(given or {})
         self.presets = presets
+        self.constraints_arg = constraints
         self.axes = [make_axis(model, name, values) for name, values in vary.items()]
         for axis in self.axes:
             if axis.name in self.given:
@@ -258,9 +274,13 @@ class Grid:
 
     def chunks(self, size: int | None = None):
         """Evaluate the grid ``size`` points at a time (default ``_CHUNK``), in grid order."""
+        return self.chunks_between(0, self.total, size)
+
+    def chunks_between(self, first: int, last: int, size: int | None = None):
+        """Evaluate the flat points ``first:last`` ``size`` at a time, in grid order."""
         size = size or _CHUNK
-        for start in range(0, self.total, size):
-            stop = min(start + size, self.total)
+        for start in range(first, last, size):
+            stop = min(start + size, last)
             at = np.unravel_index(np.arange(start, stop), self.shape) if self.shape else ()
             if not self.paxes:
                 f = self.functions[()]

@@ -295,7 +295,8 @@ class UncertaintyResult:
 def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None = 0,
                 presets=None, given: Mapping | None = None, inputs=None,
                 constraints="declared",
-                progress: Callable[[int, int], None] | None = None) -> UncertaintyResult:
+                progress: Callable[[int, int], None] | None = None,
+                backend: str = "numpy", scheduler=None) -> UncertaintyResult:
     """Draw every ranged input of ``target`` and report the target's spread.
 
     Parameters
@@ -316,6 +317,10 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
         Constraints whose holding is recorded per sample in ``feasible``.
     progress : callable, optional
         Called as ``progress(done, samples)`` after each chunk of samples is evaluated.
+    backend : "numpy" or "dask"
+        ``"dask"`` evaluates the draws as dask array blocks, on the local threaded scheduler
+        or the dask.distributed cluster at ``scheduler`` (see ``costgraph.backends``); the
+        numbers are the same.
 
     Returns
     -------
@@ -328,8 +333,6 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
     >>> u.p5 <= u.point <= u.p95
     True
     """
-    from .sweep import scenario_label
-
     if samples < 2:
         raise QueryError("uncertainty", f"needs at least 2 samples, not {samples}")
     dists = input_distributions(model, target, presets, given, inputs)
@@ -337,11 +340,24 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
         raise QueryError(f"uncertainty of {target}", "no input it depends on has a range; give "
                                                      "one a low and high (and a distribution) "
                                                      "in a preset")
+    from . import backends
+
+    backends.check_backend(backend, scheduler)
     rng = np.random.default_rng(seed)
     levels = {d.name: rng.random(samples) for d in dists}
     drawn = {d.name: d.quantile(levels[d.name]) for d in dists}
     f = compiled(model, target, [d.name for d in dists], given=given, presets=presets,
                  constraints=constraints)
+    if backend == "dask":
+        if seed is None:  # the blocks must draw what this process drew: one seed for all
+            raise QueryError("uncertainty", "the dask backend needs a seed (seed=None draws "
+                                            "afresh in every process)")
+        values, violations = backends.uncertainty_arrays(
+            model, f, target, dists, seed, samples, given, presets, constraints, scheduler)
+        if progress is not None:
+            progress(samples, samples)
+        return _result(model, target, f, dists, levels, drawn, values, violations, seed,
+                       presets, given)
     values = np.empty(samples)
     violations = {c.id: np.empty(samples, dtype=bool) for c in f.constraints}
     for start in range(0, samples, CHUNK):  # chunks bound the evaluation's temporaries
@@ -353,6 +369,14 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
             violations[cid][start:stop] = ~(slack >= 0)
         if progress is not None:
             progress(stop, samples)
+    return _result(model, target, f, dists, levels, drawn, values, violations, seed, presets,
+                   given)
+
+
+def _result(model, target, f, dists, levels, drawn, values, violations, seed, presets, given):
+    from .sweep import scenario_label
+
+    samples = len(values)
     feasible = ~np.logical_or.reduce([*violations.values(), np.zeros(samples, dtype=bool)])
     point = float(f(**{d.name: np.array([d.value]) for d in dists})[0])
     statuses = model.solve(find=[target], given=given, presets=presets).constraints

@@ -34,6 +34,13 @@ DataFilesOpt = Annotated[Optional[list[Path]], typer.Option(
     help="Write the grid to FILE: .csv, .parquet or .json. Repeatable.")]
 FindOpt = Annotated[list[str], typer.Option(
     "--find", "-f", metavar="NAME", help="A quantity to evaluate; repeatable.")]
+BackendOpt = Annotated[str, typer.Option(
+    "--backend", metavar="numpy|dask",
+    help="numpy: this process; dask: dask array blocks on the local threaded scheduler, or "
+         "on the cluster at --scheduler (needs the dask extra).")]
+SchedulerOpt = Annotated[Optional[str], typer.Option(
+    "--scheduler", metavar="ADDRESS",
+    help="A dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (with --backend dask).")]
 PROGRESS_FROM = 200_000  # points; smaller sweeps finish before a bar would be worth drawing
 DATA = (".csv", ".json")
 IMAGES = (".png", ".svg", ".pdf")
@@ -61,6 +68,18 @@ def check_outputs(paths, images: bool = True, parquet: bool = False) -> list[Pat
 
         require_pyarrow()
     return list(paths or [])
+
+
+def check_backend_options(backend: str, scheduler) -> None:
+    """Refuse, before any work, an unknown backend and a scheduler without dask."""
+    from costgraph.backends import BACKENDS, check_backend
+
+    if backend not in BACKENDS:
+        raise typer.BadParameter(f"{backend!r} is not a backend; choose one of "
+                                 f"{', '.join(BACKENDS)}", param_hint="--backend")
+    if scheduler is not None and backend != "dask":
+        raise typer.BadParameter("needs --backend dask", param_hint="--scheduler")
+    check_backend(backend, scheduler)
 
 
 def write_outputs(paths, data, chart=None) -> None:
@@ -112,6 +131,7 @@ def sweep(vary: Annotated[list[str], typer.Argument(
           progress: Annotated[Optional[bool], typer.Option(
               "--progress/--no-progress",
               help="Show a progress bar (default: for long sweeps at a terminal).")] = None,
+          backend: BackendOpt = "numpy", scheduler: SchedulerOpt = None,
           json: JsonOpt = False, rules: RulesOpt = None):
     """Evaluate quantities over the grid of every combination of the varied values.
 
@@ -127,6 +147,7 @@ def sweep(vary: Annotated[list[str], typer.Argument(
     check_names(find, "--find", "--find cost_per_mtok")
     axes = parse_assignments(vary, "NAME=VALUES", AXIS_EXAMPLE)
     paths = check_outputs(output, images=False, parquet=True)
+    check_backend_options(backend, scheduler)
     q = query(rules, preset, set_)
     check_quantities(q.model, find, "--find")
     from costgraph.sweep import make_axis
@@ -136,7 +157,8 @@ def sweep(vary: Annotated[list[str], typer.Argument(
         total *= len(make_axis(q.model, name, spec))
     # CSV and Parquet are written chunk by chunk as the grid is evaluated (memory bounded
     # whatever its size); JSON needs the whole result
-    streamed = not json and all(p.suffix.lower() in (".csv", ".parquet") for p in paths)
+    streamed = backend == "numpy" and not json and all(
+        p.suffix.lower() in (".csv", ".parquet") for p in paths)
     bar, callback = progress_bar(total, progress)
     if bar is not None:
         bar.start()
@@ -148,7 +170,7 @@ def sweep(vary: Annotated[list[str], typer.Argument(
                                   presets=q.presets, progress=callback)
         else:
             result = q.model.sweep(axes, find, given=q.given, presets=q.presets,
-                                   progress=callback)
+                                   progress=callback, backend=backend, scheduler=scheduler)
     finally:
         if bar is not None:
             bar.stop()
@@ -256,6 +278,7 @@ def uncertainty(target: Annotated[str, typer.Argument(
                     "--progress/--no-progress",
                     help="Show a progress bar (default: for many samples at a "
                          "terminal).")] = None,
+                backend: BackendOpt = "numpy", scheduler: SchedulerOpt = None,
                 json: JsonOpt = False, rules: RulesOpt = None):
     """Propagate the presets' input ranges to a quantity: percentiles and what drives them.
 
@@ -273,13 +296,15 @@ def uncertainty(target: Annotated[str, typer.Argument(
     """
     check_names([target], "TARGET", "costgraph uncertainty cost_per_mtok")
     paths = check_outputs(output, parquet=True)
+    check_backend_options(backend, scheduler)
     q = query(rules, preset, set_)
     bar, callback = progress_bar(samples, progress, "sampling")
     if bar is not None:
         bar.start()
     try:
         result = q.model.uncertainty(target, samples=samples, seed=seed, presets=q.presets,
-                                     given=q.given, progress=callback)
+                                     given=q.given, progress=callback, backend=backend,
+                                     scheduler=scheduler)
     finally:
         if bar is not None:
             bar.stop()

@@ -157,6 +157,12 @@ def base_value(rules: _Rules, name: str, value) -> float:
     return float(value.to_base_units().magnitude)
 
 
+def base_values(model, steps) -> dict[str, float]:
+    """Every step's value as a float in base units (what sympy's side of solve works in)."""
+    rules = _rules(model)
+    return {n: base_value(rules, n, s.value) for n, s in steps.items()}
+
+
 def _rule_value(model, rules, rule, steps, base):
     """(the rule's value as a Quantity in its declared unit, its base float or None)."""
     name = rule.defines

@@ -84,7 +84,7 @@ def _check(model, q, steps, plan):
 
 
 def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, Step]:
-    base = {n: to_base(s.value) for n, s in steps.items()}
+    base = floatpath.base_values(model, steps)
     symbols = model.symbols
     residuals = []
     for q in block.equations:
@@ -121,7 +121,7 @@ def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, 
 
 def _with_closed_form(model, step: Step, q: str, steps) -> Step:
     """A solved step restated as ``x = <formula>`` when sympy rearranges its path."""
-    closed = closed_form(model, q, step.name, {n: to_base(s.value) for n, s in steps.items()})
+    closed = closed_form(model, q, step.name, floatpath.base_values(model, steps))
     if closed is None:
         return step
     formula, inputs = closed
@@ -253,8 +253,7 @@ def _symbolic_roots(residual, X, low, high):
             # on this branch the given value holds whatever X is: no single answer
             raise _Flat()
         try:
-            with silenced():
-                candidates = sympy.solve(branch, X)
+            candidates = _solved(branch, X)
         except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
             return None
         for root in candidates:
@@ -278,6 +277,14 @@ def _symbolic_roots(residual, X, low, high):
             if not any(math.isclose(value, r, rel_tol=1e-10) for r in roots):
                 roots.append(value)
     return roots
+
+
+@functools.lru_cache(maxsize=256)
+def _solved(branch, X):
+    """``sympy.solve(branch, X)``, kept: the same equation at the same values (a query asked
+    again) is solved once."""
+    with silenced():
+        return tuple(sympy.solve(branch, X))
 
 
 def _bracketed_root(residual, X, low, high, guess, x, qdef, block):

@@ -115,7 +115,9 @@ class CompiledFunction:
                                       "compile solves one unknown per equation; these are "
                                       "coupled, use model.solve instead")
             x, q = block.unknowns[0], block.equations[0]
-            comp = self.model.planner.composite(q, known)
+            comp = compile_exprs.composite(self.model, q, known)
+            if comp.has(*compile_exprs.OPAQUE):  # min/max/where: sympy's own forms, which
+                comp = self.model.planner.composite(q, known)  # may simplify them away
             target = self.model.symbols[q]
             residual = (comp - target) / target
             solved = [self.model.symbols[s.name] for s in stages]

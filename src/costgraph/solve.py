@@ -15,11 +15,10 @@ import math
 
 import numpy as np
 
-from . import floatpath, lazy
+from . import floatpath, lazy, symbolic_cache
 from .errors import ConflictError, NoSolutionError
 from .plan import Block, Plan, active_branches
 from .provenance import Step
-from .quiet import silenced
 from .units import base_factor, format_quantity, from_base, to_base
 
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
@@ -165,8 +164,7 @@ def _rearrange_cached(expr, target, unknown):
             any(a.has(unknown) for a in expr.atoms(sympy.exp, sympy.log)):
         return None  # sympy.solve with the unknown inside exp/log can run for minutes
     try:
-        with silenced():
-            solutions = sympy.solve(sympy.Eq(target, expr), unknown)
+        solutions = symbolic_cache.solve(sympy.Eq(target, expr), unknown)
     except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
         return None
     if len(solutions) != 1 or sympy.count_ops(solutions[0]) > 120:
@@ -283,8 +281,7 @@ def _symbolic_roots(residual, X, low, high):
 def _solved(branch, X):
     """``sympy.solve(branch, X)``, kept: the same equation at the same values (a query asked
     again) is solved once."""
-    with silenced():
-        return tuple(sympy.solve(branch, X))
+    return symbolic_cache.solve(branch, X)
 
 
 def _bracketed_root(residual, X, low, high, guess, x, qdef, block):

@@ -121,3 +121,25 @@ def test_cli_uncertainty_writes_samples_to_parquet(tmp_path):
     assert result.exit_code == 0, result.output
     table = pq.read_table(path)
     assert table.num_rows == 500 and "cost_per_mtok" in table.column_names
+
+
+def test_a_streamed_write_the_disk_refuses_is_one_output_error(model, tmp_path, monkeypatch):
+    import costgraph.stream as stream
+    from costgraph.errors import OutputError
+
+    def full(self, chunk):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(stream._CsvSink, "write", full)
+    target = tmp_path / "grid.csv"
+    with pytest.raises(OutputError) as info:
+        model.sweep({"batch": [1, 2]}, "cost_per_mtok", out=[target])
+    assert str(info.value) == (f"cannot write {target}: no space left on the device; free "
+                               "some space or write elsewhere")
+
+
+def test_sweep_out_streams_through_the_public_api(model, tmp_path):
+    target = tmp_path / "grid.csv"
+    summary = model.sweep(VARY, "cost_per_mtok", out=[target])
+    whole = model.sweep(VARY, "cost_per_mtok")
+    assert target.read_text() == whole.to_csv() and summary.summary() == whole.summary()

@@ -1,13 +1,14 @@
-"""The exact solve's forward steps on plain floats in base units, units attached at the edges.
+"""The exact solve's forward steps on plain floats, units attached at the edges.
 
 Units were checked when the rules were loaded, so evaluating a rule need not check them
-again: every value is read as its magnitude in base units, each rule runs as a tree of small
-closures over those floats (built from the checked syntax tree, never from text: no
-``eval``), and the result is given back in the quantity's declared unit. Where floats
-could part from pint's own arithmetic — a ``ceil``/``floor`` at an integer, a ``where``
-whose two sides are within a rounding error, a zero divisor, a number that is not finite or
-real — the rule is evaluated by the pint path instead, which gives its exact value or its
-one clear error. Either way the answer is the one pint gives, to a rounding error.
+again. Each rule is translated once (from the checked syntax tree, never from text: no
+``eval``) into a tree of small closures over float magnitudes in each quantity's declared
+unit, doing pint's own arithmetic operation for operation: the units of every node, and the
+factors pint would convert by, are worked out once, when the rule is first used, instead of
+at every evaluation. The result is a Quantity in the declared unit, built at the edge.
+Where floats could still part from pint — a ``ceil``/``floor`` a hair off an integer, a
+comparison within a rounding error, a zero divisor, a number that is not finite or real —
+the rule is evaluated by the pint path, which gives its exact value or its one clear error.
 """
 
 from __future__ import annotations
@@ -58,57 +59,112 @@ _UNARY = {"ceil": _step(math.ceil), "floor": _step(math.floor), "log": math.log,
           "exp": math.exp, "sqrt": math.sqrt}
 
 
+def _factor(source, target) -> float:
+    """pint's factor from unit ``source`` to unit ``target`` (both pint Units)."""
+    if source == target:
+        return 1.0
+    return float(Quantity(1.0, source).to(target).magnitude)
+
+
+_DIMENSIONLESS = Quantity(1.0, "").units
+
+
 class ClosureBackend:
-    """Translates a checked expression into ``f(values) -> float`` over base-unit floats."""
+    """Translates a checked expression into ``(f(values) -> float, unit)``: ``values`` are
+    magnitudes in each quantity's declared unit, ``unit`` the pint Unit of the result.
+
+    The arithmetic is pint's, operation for operation: products and quotients of magnitudes
+    in the units they come in, a sum's second term converted to the first's unit, a
+    comparison's right side to the left's, min/max to the first argument's unit, an argument
+    of ceil/floor/log/exp to a plain number; only the unit bookkeeping is done once, here,
+    instead of at every evaluation.
+    """
+
+    def __init__(self, units):
+        self._units = units  # quantity name -> its declared pint Unit
 
     def number(self, v):
         c = float(v)
-        return lambda env: c
+        return (lambda env: c), _DIMENSIONLESS
 
     def literal(self, q):
-        c = float(q.to_base_units().magnitude)
-        return lambda env: c
+        c = float(q.magnitude)
+        return (lambda env: c), q.units
 
     def name(self, n):
-        return operator.itemgetter(n)
+        return operator.itemgetter(n), self._units[n]
 
     def neg(self, a):
-        return lambda env: -a(env)
+        fa, unit = a
+        return (lambda env: -fa(env)), unit
 
     def binary(self, op, a, b, expr, node):
-        if op == "+":
-            return lambda env: a(env) + b(env)
-        if op == "-":
-            return lambda env: a(env) - b(env)
+        (fa, ua), (fb, ub) = a, b
+        if op in "+-":
+            k = _factor(ub, ua)
+            if op == "+":
+                fn = (lambda env: fa(env) + fb(env)) if k == 1.0 else \
+                    (lambda env: fa(env) + fb(env) * k)
+            else:
+                fn = (lambda env: fa(env) - fb(env)) if k == 1.0 else \
+                    (lambda env: fa(env) - fb(env) * k)
+            return fn, ua
         if op == "*":
-            return lambda env: a(env) * b(env)
-        return lambda env: a(env) / b(env)  # a zero divisor raises: the pint path says why
+            return (lambda env: fa(env) * fb(env)), (Quantity(1.0, ua) * Quantity(1.0, ub)).units
+        # a zero divisor raises ZeroDivisionError: the pint path then says which input
+        return (lambda env: fa(env) / fb(env)), (Quantity(1.0, ua) / Quantity(1.0, ub)).units
 
     def power(self, a, exponent, expr, node):
-        e = float(exponent)
+        fa, unit = a
+        e = exponent  # as pint raises it: an int stays an int
 
         def power(env):
-            value = a(env) ** e
+            value = fa(env) ** e
             if isinstance(value, complex):
                 raise _Fallback()
             return value
 
-        return power
+        return power, (Quantity(1.0, unit) ** exponent).units
 
     def compare(self, op, a, b, expr, node):
-        check = _compare(op)
-        return lambda env: check(a(env), b(env))
+        (fa, ua), (fb, ub) = a, b
+        check, k = _compare(op), _factor(ub, ua)
+        if k == 1.0:
+            return (lambda env: check(fa(env), fb(env))), None
+        return (lambda env: check(fa(env), fb(env) * k)), None
 
     def where(self, cond, a, b, expr, node):
-        first, second = a(), b()
-        return lambda env: first(env) if cond(env) else second(env)
+        (fc, _), (fa, ua), (fb, ub) = cond, a(), b()
+        k = _factor(ub, ua)  # branches in different units: the second in the first's
+        if k == 1.0:
+            return (lambda env: fa(env) if fc(env) else fb(env)), ua
+        return (lambda env: fa(env) if fc(env) else fb(env) * k), ua
 
     def call(self, name, args, expr, node):
         if name in ("min", "max"):
             pick = min if name == "min" else max
-            return lambda env: pick([f(env) for f in args])
-        fn, (arg,) = _UNARY[name], args
-        return lambda env: fn(arg(env))
+            first = args[0][1]
+            parts = [(f, _factor(u, first)) for f, u in args]
+            return (lambda env: pick([f(env) * k for f, k in parts])), first
+        (fa, unit), = args
+        if name == "sqrt":
+            return (lambda env: fa(env) ** 0.5), (Quantity(1.0, unit) ** 0.5).units
+        fn, k = _UNARY[name], _factor(unit, _DIMENSIONLESS)
+        if k == 1.0:
+            return (lambda env: fn(fa(env))), _DIMENSIONLESS
+        return (lambda env: fn(fa(env) * k)), _DIMENSIONLESS
+
+
+class _DeclaredUnits(dict):
+    """Quantity name to its declared pint Unit, looked up as the backend meets each name."""
+
+    def __init__(self, ruleset):
+        super().__init__()
+        self._quantities = ruleset.quantities
+
+    def __missing__(self, name):
+        unit = self[name] = self._quantities[name].pint_unit
+        return unit
 
 
 class _Rules:
@@ -120,11 +176,17 @@ class _Rules:
         self._fns: dict = {}
         self._factors: dict[str, tuple] = {}
 
+    def backend(self) -> ClosureBackend:
+        return ClosureBackend(_DeclaredUnits(self._model().ruleset))
+
     def function(self, name: str):
+        """``f(values) -> magnitude in name's declared unit`` (values in declared units)."""
         fn = self._fns.get(name)
         if fn is None:
-            rule = self._model().ruleset.rule_for(name)
-            fn = self._fns.setdefault(name, translate(rule.expr, ClosureBackend()))
+            ruleset = self._model().ruleset
+            body, unit = translate(ruleset.rule_for(name).expr, self.backend())
+            k = _factor(unit, ruleset.quantities[name].pint_unit)  # pint's final .to()
+            fn = self._fns.setdefault(name, body if k == 1.0 else (lambda env: body(env) * k))
         return fn
 
     def unit(self, name: str) -> tuple:
@@ -163,19 +225,27 @@ def base_values(model, steps) -> dict[str, float]:
     return {n: base_value(rules, n, s.value) for n, s in steps.items()}
 
 
-def _rule_value(model, rules, rule, steps, base):
-    """(the rule's value as a Quantity in its declared unit, its base float or None)."""
+def declared_value(rules: _Rules, name: str, value) -> float:
+    """``value`` (a Quantity) as a float in ``name``'s declared unit (steps always are)."""
+    _, unit, container = rules.unit(name)
+    if value._units is container:
+        return float(value._magnitude)
+    return float(value.to(unit).magnitude)
+
+
+def _rule_value(model, rules, rule, steps, values):
+    """(the rule's value as a Quantity in its declared unit, its magnitude or None)."""
     name = rule.defines
-    factor, unit, _ = rules.unit(name)
+    _, unit, _ = rules.unit(name)
     for dep in rule.expr.names:
-        if dep not in base:
-            base[dep] = base_value(rules, dep, steps[dep].value)
+        if dep not in values:
+            values[dep] = declared_value(rules, dep, steps[dep].value)
     try:
-        x = rules.function(name)(base)
-        if not isinstance(x, float) or not math.isfinite(x):
+        x = rules.function(name)(values)
+        if x.__class__ is not float or not math.isfinite(x):
             raise _Fallback()
-        return _quantity(x / factor, unit), x
-    except (_Fallback, ArithmeticError, ValueError, TypeError):
+        return _quantity(x, unit), x
+    except (_Fallback, ArithmeticError, ValueError, TypeError, AttributeError):
         return evaluate(model, rule, steps).to(unit), None  # its exact value, or its error
 
 
@@ -187,14 +257,13 @@ def value(model, rule, steps):
 class _Derived:
     """What deriving one quantity needs, looked up once: its rule, closure, unit and bounds."""
 
-    __slots__ = ("name", "rule", "fn", "factor", "unit", "deps", "low", "high", "formula",
-                 "inputs")
+    __slots__ = ("name", "rule", "fn", "unit", "deps", "low", "high", "formula", "inputs")
 
     def __init__(self, rules: _Rules, rule):
         self.name = rule.defines
         self.rule = rule
         self.fn = rules.function(self.name)
-        self.factor, self.unit, _ = rules.unit(self.name)
+        _, self.unit, _ = rules.unit(self.name)
         self.deps = tuple(rule.expr.names)
         qdef = rules._model().ruleset.quantities[self.name]
         self.low = -math.inf if qdef.low is None else qdef.low
@@ -222,25 +291,24 @@ def _new_step(name, value, rule, formula, inputs, source) -> Step:
 def forward(model, names, steps: dict[str, Step]) -> None:
     """Derive ``names`` in order into ``steps``, as ``solve``'s pint forward steps would."""
     rules = _rules(model)
-    base: dict[str, float] = {}
+    values: dict[str, float] = {}  # magnitudes in declared units, read once each
     for name in names:
         d = _derived(rules, name)
         for dep in d.deps:
-            if dep not in base:
-                base[dep] = base_value(rules, dep, steps[dep].value)
+            if dep not in values:
+                values[dep] = declared_value(rules, dep, steps[dep].value)
         try:
-            x = d.fn(base)
+            x = d.fn(values)
             if x.__class__ is not float or not math.isfinite(x):
                 raise _Fallback()
-            magnitude = x / d.factor
-            quantity = _quantity(magnitude, d.unit)
+            quantity = _quantity(x, d.unit)
         except (_Fallback, ArithmeticError, ValueError, TypeError, AttributeError):
             quantity = evaluate(model, d.rule, steps).to(d.unit)  # its exact value or error
-            magnitude, x = float(quantity.magnitude), None
-        if not d.low <= magnitude <= d.high:
+            x = float(quantity.magnitude)
+        if not d.low <= x <= d.high:
             check_derived(model, name, quantity, d.rule, steps)  # raises, saying why
         steps[name] = _new_step(name, quantity, d.rule.id, d.formula, d.inputs, d.rule.source)
-        base[name] = x if x is not None else base_value(rules, name, quantity)
+        values[name] = x
 
 
 def _make_fast():
@@ -274,15 +342,12 @@ _quantity = _make_fast()
 class _Sides:
     """A constraint's two sides as float closures, with the unit pint would give each."""
 
-    def __init__(self, cdef, ruleset):
-        from .expr import DimensionBackend
-
+    def __init__(self, cdef, backend):
         left, self.op, right = cdef.expr.sides()
-        units = {n: ruleset.quantities[n].pint_unit for n in cdef.names}
-        self.unit = translate(cdef.expr.part(left), DimensionBackend(units)).units
-        self.factor = float(Quantity(1.0, self.unit).to_base_units().magnitude)
-        self.lhs = translate(cdef.expr.part(left), ClosureBackend())
-        self.rhs = translate(cdef.expr.part(right), ClosureBackend())
+        self.lhs, self.unit = translate(cdef.expr.part(left), backend)
+        rhs, unit = translate(cdef.expr.part(right), backend)
+        k = _factor(unit, self.unit)  # pint converts the right side to the left's unit
+        self.rhs = rhs if k == 1.0 else (lambda env: rhs(env) * k)
         self.holds = _compare(self.op)
 
 
@@ -293,21 +358,20 @@ def constraint_sides(model, cdef, steps):
     them; a where() inside a constraint (whose branches may carry different units) is left to
     pint.
     """
-    if "where" in cdef.expr.text:
+    if "where" in cdef.expr.text:  # its branches may carry different units: pint decides
         return None
     rules = _rules(model)
     key = ("constraint", cdef.id, cdef.expr.text)
     sides = rules._fns.get(key)
     if sides is None:
-        sides = rules._fns.setdefault(key, _Sides(cdef, model.ruleset))
+        sides = rules._fns.setdefault(key, _Sides(cdef, rules.backend()))
     try:
-        base = {n: base_value(rules, n, steps[n].value) for n in cdef.names}
-        lhs, rhs = sides.lhs(base), sides.rhs(base)
+        values = {n: declared_value(rules, n, steps[n].value) for n in cdef.names}
+        lhs, rhs = sides.lhs(values), sides.rhs(values)
         if not (isinstance(lhs, float) and isinstance(rhs, float) and math.isfinite(lhs)
                 and math.isfinite(rhs)):
             return None
         holds = sides.holds(lhs, rhs)
     except (_Fallback, ArithmeticError, ValueError, TypeError):
         return None
-    unit = sides.unit
-    return _quantity(lhs / sides.factor, unit), _quantity(rhs / sides.factor, unit), holds
+    return _quantity(lhs, sides.unit), _quantity(rhs, sides.unit), holds

@@ -126,8 +126,17 @@ def table_slices(table: Table, rows: int = ROWS):
 
 
 def write_table(table: Table, paths) -> None:
-    """Write an in-memory table to each path (``.csv``/``.parquet``) a slice at a time."""
-    write_chunks(list(paths), table_slices(table))
+    """Write an in-memory table to each path (``.csv``/``.parquet``) a slice at a time.
+
+    A CSV of one slice or less is written in one piece, as ``Table.to_csv`` writes it.
+    """
+    paths = list(paths)
+    if len(table) <= ROWS and all(isinstance(p, (str, Path)) and
+                                  Path(p).suffix.lower() != ".parquet" for p in paths):
+        for path in paths:
+            table.to_csv(path)
+        return
+    write_chunks(paths, table_slices(table))
 
 
 # a sweep, never held whole ------------------------------------------------------------------

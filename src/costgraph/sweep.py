@@ -154,7 +154,7 @@ class SweepResult:
 def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=None,
           constraints="declared", progress: Callable[[int, int], None] | None = None,
           title: str | None = None, backend: str = "numpy",
-          scheduler=None) -> SweepResult:
+          scheduler=None, out=None):
     """Evaluate ``find`` at every point of the grid of ``vary``.
 
     Parameters
@@ -178,6 +178,11 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
         backend, once at the end).
     title : str, optional
         Overrides the table's title.
+    out : list of paths, optional
+        Stream the grid to these files instead of keeping it (``.csv``, or ``.parquet``
+        with the ``parquet`` extra; ``None`` in the list is CSV on stdout): each chunk is
+        written and forgotten, so memory is bounded whatever the grid's size. Returns a
+        ``stream.StreamedSweep`` (the counts) instead of a SweepResult.
     backend : "numpy" or "dask"
         ``"dask"`` evaluates the grid as dask array blocks (the ``dask`` extra; see
         ``costgraph.backends``): on the local threaded scheduler, or on the
@@ -186,7 +191,7 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
 
     Returns
     -------
-    SweepResult
+    SweepResult, or StreamedSweep with ``out``
 
     Examples
     --------
@@ -198,6 +203,13 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
     from . import backends
 
     backends.check_backend(backend, scheduler)
+    if out is not None:
+        if backend != "numpy":
+            raise QueryError("sweep", "out= streams in this process; use backend='numpy'")
+        from .stream import stream_sweep
+
+        return stream_sweep(model, vary, find, out, given=given, presets=presets,
+                            constraints=constraints, progress=progress, title=title)
     grid = Grid(model, vary, find, given, presets, constraints)
     find, axes, shape, total = grid.find, grid.axes, grid.shape, grid.total
     if backend == "dask":

@@ -41,7 +41,8 @@ BackendOpt = Annotated[str, typer.Option(
 SchedulerOpt = Annotated[Optional[str], typer.Option(
     "--scheduler", metavar="ADDRESS",
     help="A dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (with --backend dask).")]
-PROGRESS_FROM = 200_000  # points; smaller sweeps finish before a bar would be worth drawing
+PROGRESS_FROM = 200_000
+STREAM_FROM = 262_144  # points; a smaller grid is kept whole and each file written at once  # points; smaller sweeps finish before a bar would be worth drawing
 DATA = (".csv", ".json")
 IMAGES = (".png", ".svg", ".pdf")
 AXIS_EXAMPLE = "batch=1..256 or context_len=1k..128k:log:32"
@@ -155,19 +156,18 @@ def sweep(vary: Annotated[list[str], typer.Argument(
     total = 1
     for name, spec in axes.items():
         total *= len(make_axis(q.model, name, spec))
-    # CSV and Parquet are written chunk by chunk as the grid is evaluated (memory bounded
-    # whatever its size); JSON needs the whole result
+    # a large grid goes to CSV and Parquet chunk by chunk as it is evaluated (memory bounded
+    # whatever its size); Parquet always; JSON needs the whole result
     streamed = backend == "numpy" and not json and all(
-        p.suffix.lower() in (".csv", ".parquet") for p in paths)
+        p.suffix.lower() in (".csv", ".parquet") for p in paths) and (
+        total > STREAM_FROM or any(p.suffix.lower() == ".parquet" for p in paths))
     bar, callback = progress_bar(total, progress)
     if bar is not None:
         bar.start()
     try:
         if streamed:
-            from costgraph.stream import stream_sweep
-
-            result = stream_sweep(q.model, axes, find, paths or [None], given=q.given,
-                                  presets=q.presets, progress=callback)
+            result = q.model.sweep(axes, find, given=q.given, presets=q.presets,
+                                   progress=callback, out=paths or [None])
         else:
             result = q.model.sweep(axes, find, given=q.given, presets=q.presets,
                                    progress=callback, backend=backend, scheduler=scheduler)

@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import timeit
 from pathlib import Path
@@ -356,7 +355,75 @@ def rate():
         "the same operations in hand-written numpy", ">= 0.5")
 
 
-SECTIONS = {"cold": cold, "solve": solve, "compile": compiles, "sweep": sweep, "rate": rate}
+# streaming 1e8 points -----------------------------------------------------------------------
+
+_STREAM_SIDE = r"""
+import json, resource, sys, tempfile, time, os
+import costgraph as cg
+from costgraph.stream import stream_sweep
+model = cg.load(sys.argv[1])
+out = os.path.join(tempfile.mkdtemp(), "grid.parquet")
+start = time.perf_counter()
+s = stream_sweep(model, {"context_len": "1k..128k:log:100000", "batch": "1..1000"},
+                 "cost_per_mtok", [out])
+elapsed = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": elapsed, "peak": peak, "points": s.points,
+                  "bytes": os.path.getsize(out)}))
+os.remove(out)
+"""
+
+
+def stream():
+    rules = decode_rules(Path(tempfile.mkdtemp(prefix="cg-bench-rules-")))
+    out = subprocess.run([sys.executable, "-c", _STREAM_SIDE, str(rules)], capture_output=True,
+                         text=True, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    print("\n### Streaming 1e8 points (context_len 1k..128k:log:100000 x batch 1..1000 of the "
+          "decode chain, to Parquet)\n")
+    print(f"- {r['points']:,} points in {r['seconds']:.1f} s "
+          f"({r['points'] / r['seconds'] / 1e6:.2f} M points/s), peak memory of the whole "
+          f"process {r['peak'] / 2**20:.0f} MiB (target: fits in 2 GiB); "
+          f"{r['bytes'] / 2**20:.0f} MiB of Parquet")
+
+
+# dask ----------------------------------------------------------------------------------------
+
+
+def dask_rates():
+    import costgraph as cg
+
+    model = cg.load()
+    grid = {"context_len": "1k..128k:log:10000", "batch": "1..1000"}  # 1e7 points
+    model.sweep({"context_len": "1k..2k:log:3", "batch": "1..4"}, "cost_per_mtok",
+                backend="dask")
+    single = min(timeit.repeat(lambda: model.sweep(grid, "cost_per_mtok"), number=1, repeat=2))
+    threaded = min(timeit.repeat(lambda: model.sweep(grid, "cost_per_mtok", backend="dask"),
+                                 number=1, repeat=2))
+    from dask.distributed import LocalCluster
+
+    workers = os.cpu_count() or 1
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        model.sweep({"context_len": "1k..2k:log:3", "batch": "1..4"}, "cost_per_mtok",
+                    backend="dask", scheduler=address)  # workers load and compile
+        start = time.perf_counter()
+        model.sweep(grid, "cost_per_mtok", backend="dask", scheduler=address)
+        clustered = time.perf_counter() - start
+    n = 10_000_000
+    print("\n### Dask (the bundled rules, 1e7 points of cost_per_mtok, declared constraints)\n")
+    print("| backend | points/s | ratio to one process | 1e9 points (estimated from the rate) |")
+    print("|---|---|---|---|")
+    for name, seconds in (("numpy, one process", single),
+                          ("dask, threaded scheduler", threaded),
+                          (f"dask, LocalCluster of {workers} worker processes", clustered)):
+        print(f"| {name} | {n / seconds / 1e6:.2f} M | {single / seconds:.2f} | "
+              f"{seconds * 100 / 60:.1f} min |")
+
+
+SECTIONS = {"cold": cold, "solve": solve, "compile": compiles, "sweep": sweep, "rate": rate,
+            "stream": stream, "dask": dask_rates}
 
 
 def main(argv):

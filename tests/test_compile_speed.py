@@ -15,15 +15,17 @@ def test_sweep_allocates_each_margin_once_not_once_per_chunk(monkeypatch, model)
     # points (quadratic in the grid's size); now each is allocated once
     monkeypatch.setattr(sweep_module, "_CHUNK", 8)
     total = 16 * 12
-    real_full = np.full
     full_size_arrays = []
 
-    def counting_full(shape, *args, **kwargs):
-        if shape == total:
-            full_size_arrays.append(shape)
-        return real_full(shape, *args, **kwargs)
+    def counting(make):
+        def counted(shape, *args, **kwargs):
+            if shape == total:
+                full_size_arrays.append(shape)
+            return make(shape, *args, **kwargs)
+        return counted
 
-    monkeypatch.setattr(sweep_module.np, "full", counting_full)
+    monkeypatch.setattr(sweep_module.np, "full", counting(np.full))
+    monkeypatch.setattr(sweep_module.np, "empty", counting(np.empty))
     s = model.sweep({"context_len": "1k..64k:log:16", "batch": "1..256:log:12"},
                     ["cost_per_mtok", "step_time"])
     assert len(s) == total and len(s.margins) == 3

@@ -136,8 +136,8 @@ class CompiledFunction:
         base, solved, shape = self._run(arrays)
         out = {}
         for name, fn in self._outputs.items():
-            out[name] = _masked(_evaluate(fn, base, solved, shape) / self._out_factor[name],
-                                [*base, *solved])
+            out[name] = _masked(_declared(_evaluate(fn, base, solved, shape),
+                                          self._out_factor[name]), [*base, *solved])
         return out[self.find[0]] if self.single else out
 
     def evaluate(self, **arrays) -> tuple[dict, dict]:
@@ -148,8 +148,9 @@ class CompiledFunction:
         """
         base, solved, shape = self._run(arrays)
         everything = [*base, *solved]
-        out = {name: _masked(_evaluate(fn, base, solved, shape) / self._out_factor[name],
-                             everything) for name, fn in self._outputs.items()}
+        out = {name: _masked(_declared(_evaluate(fn, base, solved, shape),
+                                       self._out_factor[name]), everything)
+               for name, fn in self._outputs.items()}
         slack = {cid: _masked(_evaluate(fn, base, solved, shape), everything)
                  for cid, fn in self._margins.items()}
         return out, slack
@@ -175,7 +176,7 @@ class CompiledFunction:
         # point (one fitted value against a grid of batches) is never expanded to the grid;
         # a value outside its declared bounds (batch -5) is no point at all: NaN throughout
         shape = np.broadcast_shapes(*(v.shape for v in values)) if values else ()
-        base = [np.where((v >= lo) & (v <= hi), v * f, np.nan)
+        base = [_base(_within(v, lo, hi), f)
                 for v, f, (lo, hi) in zip(values, self._in_factor, self._in_bounds)]
         solved = []
         for stage in self._stages:
@@ -188,6 +189,27 @@ class CompiledFunction:
             else:
                 solved.append(_vector_root(stage, base, solved, shape))
         return base, solved, shape
+
+
+def _within(v, low, high):
+    """``v`` with every value outside [low, high] made NaN; ``v`` itself when all are inside
+    (two reductions, no copy: the common case of a grid inside its bounds)."""
+    if not v.size or (low == -np.inf and high == np.inf):
+        return v
+    with np.errstate(invalid="ignore"):
+        if v.min() >= low and v.max() <= high:  # False with any NaN: the where() keeps it
+            return v
+        return np.where((v >= low) & (v <= high), v, np.nan)
+
+
+def _base(v, factor):
+    """``v`` in base units: scaled by its unit's factor, not copied when that is 1."""
+    return v if factor == 1.0 else v * factor
+
+
+def _declared(values, factor):
+    """Base-unit ``values`` in the declared unit (the same division as ever; none for 1)."""
+    return values if factor == 1.0 else values / factor
 
 
 def _masked(values, solved):

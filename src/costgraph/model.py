@@ -286,10 +286,10 @@ class Model:
             steps[name] = dataclasses.replace(steps[name], kind="override")
         constraints = self._constraints(steps)
         keep = set(find) | set(plan.forward) | set(plan.solved)
-        for name in list(find) + [n for c in self.ruleset.constraints.values() for n in c.names]:
-            if name in steps:
-                keep.add(name)
-                keep.update(_upstream(steps, name))
+        roots = [n for n in list(find) + [n for c in self.ruleset.constraints.values()
+                                          for n in c.names] if n in steps]
+        keep.update(roots)
+        keep.update(_upstream(steps, *roots))  # one walk for all of them
         notes = [f"{n} is given as {format_quantity(g)}; its rule would give "
                  f"{format_quantity(w)}" for n, (g, w) in overrides.items() if w is not None]
         notes += [part for n in plan.solved for part in (steps[n].note or "").split("; ")
@@ -313,9 +313,11 @@ class Model:
 
     def _moved(self, plan, steps) -> list[str]:
         """Say which input moved to meet a quantity that declares one (and what stayed)."""
-        notes = []
+        notes, solved = [], set(plan.solved)
+        if not solved:
+            return notes
         for name, q in sorted(self.ruleset.quantities.items()):
-            if q.moves in plan.solved and name in steps:
+            if q.moves in solved and name in steps:
                 rule = self.ruleset.rule_for(name)
                 stay = [f"{n} stays {format_quantity(steps[n].value)}" for n in rule.inputs
                         if n != q.moves and n in steps]
@@ -593,8 +595,9 @@ def _fmt(bound, open_end: str) -> str:
     return open_end if bound is None else f"{bound:g}"
 
 
-def _upstream(steps, name):
-    seen, stack = set(), list(steps[name].inputs) if name in steps else []
+def _upstream(steps, *names):
+    """Every step the steps ``names`` were derived from, directly or not."""
+    seen, stack = set(), [i for name in names if name in steps for i in steps[name].inputs]
     while stack:
         n = stack.pop()
         if n not in seen and n in steps:

@@ -217,8 +217,9 @@ def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=N
         if progress is not None:
             progress(total, total)
     else:
-        outputs = {n: np.full(total, np.nan) for n in find}
-        margins = {cid: np.full(total, np.nan) for cid in grid.constraints}  # once each
+        # allocated once each, not filled: the chunks write every point
+        outputs = {n: np.empty(total) for n in find}
+        margins = {cid: np.empty(total) for cid in grid.constraints}
         for start, stop, _, found, slacks in grid.chunks():
             for name in find:
                 outputs[name][start:stop] = found[name]
@@ -328,9 +329,9 @@ def broken_summary(broken: int, total: int, breaks: Mapping[str, int], verb: str
 
 def grid_column(values: np.ndarray, axis: int, shape) -> np.ndarray:
     """Axis ``axis``'s value at every point of the grid, in grid order (last axis fastest)."""
-    inner = math.prod(shape[axis + 1:])
-    outer = math.prod(shape[:axis])
-    return np.tile(np.repeat(values, inner), outer)
+    along = [1] * len(shape)
+    along[axis] = len(values)
+    return np.broadcast_to(values.reshape(along), shape).ravel()  # one pass, one copy
 
 
 def _violations(margins, n) -> np.ndarray:

@@ -14,7 +14,6 @@ import functools
 import importlib.util
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +33,7 @@ from .provenance import ConstraintStatus, Result, Step
 from .rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet, fingerprint
 from .rules import load_ruleset
 from .scenario import compose
+from .symbols import RuleExpressions, Symbols
 from .solve import execute
 from .units import format_quantity, format_unit, parse_quantity
 
@@ -130,8 +130,8 @@ class Model:
         self.ruleset = ruleset
         # sympy is imported, and each rule translated to it, only when first needed: the
         # forward solve runs on floats and needs neither
-        self.symbols = _Symbols(ruleset)
-        self.forward_exprs = _RuleExpressions(ruleset, self.symbols)
+        self.symbols = Symbols(ruleset)
+        self.forward_exprs = RuleExpressions(ruleset, self.symbols)
         self.planner = Planner(ruleset, self.symbols, self.forward_exprs)
 
     @functools.cached_property
@@ -535,60 +535,6 @@ def allowed_values(q: QuantityDef, divides: dict | None = None) -> tuple[float, 
 def allowed_text(q: QuantityDef) -> str:
     return "one of " + ", ".join(f"{v:g}" for v in q.values) + (
         f" that divides {', '.join(q.divides)}" if q.divides else "")
-
-
-class _Symbols(Mapping):
-    """Quantity name to its sympy Symbol (with its sign assumptions), each made on first use."""
-
-    def __init__(self, ruleset: RuleSet):
-        self._quantities = ruleset.quantities
-        self._made: dict = {}
-
-    def __getitem__(self, name):
-        found = self._made.get(name)
-        if found is None:
-            found = self._made.setdefault(name, _symbol(self._quantities[name]))
-        return found
-
-    def __iter__(self):
-        return iter(self._quantities)
-
-    def __len__(self):
-        return len(self._quantities)
-
-
-class _RuleExpressions(Mapping):
-    """Derived quantity to its rule as a sympy expression, each translated on first use."""
-
-    def __init__(self, ruleset: RuleSet, symbols: Mapping):
-        self._rules = {r.defines: r for r in ruleset.rules.values()}
-        self._symbols = symbols
-        self._made: dict = {}
-
-    def __getitem__(self, name):
-        found = self._made.get(name)
-        if found is None:
-            from .expr import SympyBackend, translate
-
-            found = self._made.setdefault(name, translate(self._rules[name].expr,
-                                                          SympyBackend(self._symbols)))
-        return found
-
-    def __iter__(self):
-        return iter(self._rules)
-
-    def __len__(self):
-        return len(self._rules)
-
-
-def _symbol(q: QuantityDef) -> "sympy.Symbol":
-    import sympy
-
-    if q.low is not None and q.low > 0:
-        return sympy.Symbol(q.name, positive=True)
-    if q.low is not None and q.low == 0:
-        return sympy.Symbol(q.name, nonnegative=True)
-    return sympy.Symbol(q.name, real=True)
 
 
 def _fmt(bound, open_end: str) -> str:

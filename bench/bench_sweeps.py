@@ -29,9 +29,13 @@ def timed(fn, repeat):
 
 
 def fresh(model):
-    """Forget compiled plans and composites, so each run pays for them again."""
+    """Forget plans, composites and compiled functions, so each run pays for them again."""
+    from costgraph.core import compile_cache, compile_exprs
+
     model.planner.plan.cache_clear()
     model.planner._composite.cache_clear()
+    compile_cache._CACHE.pop(model, None)
+    compile_exprs._COMPOSERS.pop(model, None)
 
 
 def main():

@@ -20,8 +20,8 @@ import time
 import numpy as np
 
 import costgraph as cg
-from costgraph.measurements import read_all
-from costgraph.predict import DEFAULT_MAX_BATCH, Evaluator
+from costgraph.validation.measurements import read_all
+from costgraph.validation.predict import DEFAULT_MAX_BATCH, Evaluator
 
 FIT = ["bw_efficiency", "flops_efficiency"]
 

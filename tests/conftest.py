@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
-import pytest
+# the on-disk cache goes to a folder of this run's own, never the user's: set before costgraph
+# is imported (its unit registry reads the cache), and inherited by every command run
+_CACHE_DIR = tempfile.mkdtemp(prefix="costgraph-test-cache-")
+os.environ["COSTGRAPH_CACHE_DIR"] = _CACHE_DIR
+atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
 
-import costgraph as cg
+import pytest  # noqa: E402
+
+import costgraph as cg  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,9 @@ MAX_LINES = 500
 # MIXING (single modules whose order the cycle test keeps, and the two front ends, where the
 # web pages reuse the command line's option parsing).
 LAYERS = [
-    ("foundation", ["costgraph.errors", "costgraph.units", "costgraph.quiet", "costgraph.files",
-                    "costgraph.table"]),
+    ("foundation", ["costgraph.version", "costgraph.errors", "costgraph.lazy",
+                    "costgraph.diskcache", "costgraph.units", "costgraph.quiet",
+                    "costgraph.files", "costgraph.table"]),
     ("language", ["costgraph.lang"]),
     ("diagrams", ["costgraph.render"]),
     ("engine", ["costgraph.core"]),

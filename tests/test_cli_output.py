@@ -3,6 +3,7 @@ offers actually written, and every --help with an example."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -134,16 +135,19 @@ def test_every_format_of_levers_uncertainty_and_pareto(command, tmp_path, make_r
 def test_sweep_offers_only_the_data_it_writes(tmp_path):
     help_text = run("sweep", "--help").stdout
     output_help = help_text[help_text.index("-o, --output"):help_text.index("-p, --preset")]
-    assert " ".join(output_help.split()) == ("-o, --output FILE Write the grid to FILE: .csv "
-                                             "or .json. Repeatable.")
-    for suffix in (".csv", ".json"):
+    assert " ".join(output_help.split()) == ("-o, --output FILE Write the grid to FILE: .csv, "
+                                             ".parquet or .json. Repeatable.")
+    pyarrow = importlib.util.find_spec("pyarrow") is not None
+    for suffix in (".csv", ".json", *((".parquet",) if pyarrow else ())):
         run("sweep", "distance=1..3", "--find", "fuel", "--rules", TRIP,
             "-o", str(tmp_path / f"grid{suffix}"))
     assert (tmp_path / "grid.csv").read_text().startswith("distance [km],fuel [l]")
     assert json.loads((tmp_path / "grid.json").read_text())["columns"]["fuel"]["unit"] == "l"
+    if pyarrow:
+        assert (tmp_path / "grid.parquet").read_bytes()[:4] == b"PAR1"
     out = run("sweep", "distance=1..3", "--find", "fuel", "--rules", TRIP,
               "-o", str(tmp_path / "grid.png"), code=2)
-    assert "cannot write grid.png: use one of .csv, .json" in out.stderr
+    assert "cannot write grid.png: use one of .csv, .json, .parquet" in out.stderr
 
 
 def test_every_help_has_an_example():

@@ -10,11 +10,24 @@ inverted for targets, and every number traceable to its inputs.
 <Unit('USD / Mtok')>
 """
 
-from . import errors
-from .model import Model, QuantityInfo, bundled_rules_path, load
-from .core.provenance import ConstraintStatus, Result, Step
-from .units import Quantity, ureg
+import sys as _sys
+
+# pint imports dask's core when dask is installed (for dask arrays of quantities, which
+# costgraph never makes): a tenth of a second at every start. Hidden while pint loads, so
+# pint sees no dask; importing dask later (the dask backend) works as usual.
+if "pint" not in _sys.modules and "dask" not in _sys.modules:
+    _sys.modules["dask"] = None
+    try:
+        import pint as _pint  # noqa: F401
+    finally:
+        if _sys.modules.get("dask", 0) is None:
+            del _sys.modules["dask"]
+
+from . import errors  # noqa: E402
+from .model import Model, QuantityInfo, bundled_rules_path, load  # noqa: E402
+from .core.provenance import ConstraintStatus, Result, Step  # noqa: E402
+from .units import Quantity, ureg  # noqa: E402
 
 __all__ = ["load", "Model", "Result", "Step", "ConstraintStatus", "QuantityInfo", "Quantity",
            "ureg", "errors", "bundled_rules_path"]
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import diskcache
 from .core.engine import Engine
 from .errors import Problem, RuleSetError, UnknownSourceError
 from .lang.bibliography import SourceEntry
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from .audit.verdicts import AuditReport
     from .validation.calibrate import CalibrationReport
     from .validation.validate import ValidationReport
-
 
 def bundled_rules_path() -> Path:
     """Where the rules shipped with costgraph live (installed, or in a source checkout)."""
@@ -49,6 +49,10 @@ def load(path: str | Path | None = None, *, cache: bool = True) -> "Model":
     With ``cache``, a folder loaded before gives the same Model while its files are
     unchanged: every file's path, size and modification time are compared (one ``stat``
     each), and any file added, removed or changed loads the folder again.
+    Across processes, the checked rules are also kept on disk (see ``costgraph.diskcache``:
+    ``COSTGRAPH_CACHE_DIR`` moves it, ``COSTGRAPH_NO_CACHE=1`` turns it off), keyed by a
+    hash of every file in the folder and the package's version; ``cache=False`` reads and
+    checks the files afresh.
 
     Raises ``RuleSetError`` listing every problem in every file at once.
     """
@@ -58,7 +62,8 @@ def load(path: str | Path | None = None, *, cache: bool = True) -> "Model":
         _CACHE.pop(root, None)
     elif root in _CACHE and _CACHE[root][0] == stamp:
         return _CACHE[root][1]
-    model = Model(load_ruleset(root))
+    # with cache, the checked rules come from disk while the folder's files are unchanged
+    model = Model(diskcache.cached_ruleset(root, load_ruleset) if cache else load_ruleset(root))
     if stamp is not None:
         _CACHE[root] = (stamp, model)
     return model
@@ -128,12 +133,16 @@ class Model(Engine):
 
     def sweep(self, vary: Mapping, find, *, given: Mapping | None = None, presets=None,
               constraints="declared", progress: Callable[[int, int], None] | None = None,
-              title: str | None = None) -> SweepResult:
-        """Evaluate ``find`` over the grid of ``vary`` (see ``costgraph.analysis.sweep``)."""
+              title: str | None = None, backend: str = "numpy", scheduler=None,
+              out=None) -> SweepResult:
+        """Evaluate ``find`` over the grid of ``vary`` (see ``costgraph.analysis.sweep``):
+        in this process or as dask blocks (``backend="dask"``, ``scheduler``), kept or
+        streamed to files (``out``)."""
         from .analysis.sweep import sweep
 
         return sweep(self, vary, find, given=given, presets=presets, constraints=constraints,
-                     progress=progress, title=title)
+                     progress=progress, title=title, backend=backend, scheduler=scheduler,
+                     out=out)
 
     def levers(self, target: str, *, presets=None, given: Mapping | None = None, inputs=None,
                ranges: Mapping | None = None, rank: str = "elasticity",
@@ -146,12 +155,15 @@ class Model(Engine):
 
     def uncertainty(self, target: str, *, samples: int = 100_000, seed: int | None = 0,
                     presets=None, given: Mapping | None = None, inputs=None,
-                    constraints="declared") -> UncertaintyResult:
+                    constraints="declared",
+                    progress: Callable[[int, int], None] | None = None,
+                    backend: str = "numpy", scheduler=None) -> UncertaintyResult:
         """Propagate the presets' input ranges to ``target`` (see ``costgraph.analysis.uncertainty``)."""
         from .analysis.uncertainty import uncertainty
 
         return uncertainty(self, target, samples=samples, seed=seed, presets=presets,
-                           given=given, inputs=inputs, constraints=constraints)
+                           given=given, inputs=inputs, constraints=constraints,
+                           progress=progress, backend=backend, scheduler=scheduler)
 
     def pareto(self, x: str, y: str, vary: Mapping, *, subject_to=(), given=None, presets=None,
                maximize=(), progress=None) -> ParetoResult:

@@ -96,7 +96,7 @@ class Table:
 
     def rows(self) -> Iterator[dict]:
         """One dict per row, values as Python numbers or text (units in ``self.units``)."""
-        lists = {n: _plain(n, a, self.integer) for n, a in self.columns.items()}
+        lists = {n: plain_values(n, a, self.integer) for n, a in self.columns.items()}
         for i in range(len(self)):
             yield {n: values[i] for n, values in lists.items()}
 
@@ -108,7 +108,7 @@ class Table:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(self.header())
-        lists = [_plain(n, a, self.integer) for n, a in self.columns.items()]
+        lists = [plain_values(n, a, self.integer) for n, a in self.columns.items()]
         writer.writerows(zip(*lists))
         return _deliver(buffer.getvalue(), path)
 
@@ -119,7 +119,7 @@ class Table:
                 return array.tolist()
             if array.dtype == object:
                 return [None if v is None else bool(v) for v in array.tolist()]
-            return [_json_number(v) for v in _plain(name, array, self.integer)]
+            return [_json_number(v) for v in plain_values(name, array, self.integer)]
 
         return {"title": self.title,
                 "columns": {n: {"unit": self.units[n], "values": values(n, a)}
@@ -130,7 +130,7 @@ class Table:
         return write_json(self.to_dict(), path)
 
 
-def _plain(name, array, integer) -> list:
+def plain_values(name, array, integer) -> list:
     if array.dtype.kind in "US":
         return array.tolist()
     if array.dtype == bool:

@@ -31,10 +31,15 @@ _DEFINITIONS = [
 
 
 def _build_registry() -> pint.UnitRegistry:
-    registry = pint.UnitRegistry(
-        autoconvert_offset_to_baseunit=False,
-        non_int_type=float,
-    )
+    from . import diskcache
+
+    # pint's parsed definitions cached on disk: most of the cost of building a registry
+    with diskcache.pint_folder() as folder:
+        registry = pint.UnitRegistry(
+            autoconvert_offset_to_baseunit=False,
+            non_int_type=float,
+            cache_folder=folder,
+        )
     for definition in _DEFINITIONS:
         registry.define(definition)
     registry.formatter.default_format = "~P"

@@ -26,13 +26,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pint
-import sympy
 
+from .. import lazy
+from ..core.compile_cache import compiled
 from ..errors import NoSolutionError, QueryError, UnknownQuantityError
 from ..core.plan import active_branches
 from ..core.provenance import ConstraintStatus, infeasible_line
 from ..table import Table
 from ..units import Quantity, format_number, format_quantity, from_base, to_base
+
+sympy = lazy.module("sympy")  # to differentiate: imported when levers are asked for
 
 Z95 = 1.6448536269514722  # the standard normal's 95th percentile: low/high are P5/P95
 
@@ -439,8 +442,8 @@ def _ends(model, point, presets, given, spans) -> dict:
     if not spans:
         return {}
     names = sorted(spans)
-    f = model.compile(point.target, names, given=given, presets=presets,
-                      constraints="declared")
+    f = compiled(model, point.target, names, given=given, presets=presets,
+                 constraints="declared")
     base = {n: float(point.steps[n].value.magnitude) for n in names}
     arrays = {n: np.full(2 * len(names), base[n]) for n in names}
     for i, name in enumerate(names):

@@ -27,18 +27,23 @@ holds), each labelled as such.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pint
-from scipy import special
 
+from .. import lazy
+from ..core.compile_cache import compiled
 from ..errors import QueryError, UnknownQuantityError
 from .levers import Z95, leaf_inputs
 from ..core.provenance import ConstraintStatus, infeasible_line
 from ..table import Table, frozen_array, frozen_mapping
 from ..units import Quantity, format_number, format_quantity, format_unit
+
+CHUNK = 262_144  # samples per compiled call
+special = lazy.module("scipy.special")  # for normal ranges: a 150 ms import otherwise
+
 
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
 
@@ -234,7 +239,13 @@ class UncertaintyResult:
                            {d.name for d in self.inputs if d.integer})
 
     def to_csv(self, path=None):
-        return self.table().to_csv(path)
+        """Every sample as CSV, written to ``path`` a slice at a time, or returned as text."""
+        if path is None:
+            return self.table().to_csv()
+        from .stream import write_table
+
+        write_table(self.table(), [path])
+        return None
 
     def to_dict(self) -> dict:
         """The summary (no samples): percentiles, mean and std over all samples and over the
@@ -283,7 +294,9 @@ class UncertaintyResult:
 
 def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None = 0,
                 presets=None, given: Mapping | None = None, inputs=None,
-                constraints="declared") -> UncertaintyResult:
+                constraints="declared",
+                progress: Callable[[int, int], None] | None = None,
+                backend: str = "numpy", scheduler=None) -> UncertaintyResult:
     """Draw every ranged input of ``target`` and report the target's spread.
 
     Parameters
@@ -302,6 +315,12 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
         range).
     constraints : "declared" or list
         Constraints whose holding is recorded per sample in ``feasible``.
+    progress : callable, optional
+        Called as ``progress(done, samples)`` after each chunk of samples is evaluated.
+    backend : "numpy" or "dask"
+        ``"dask"`` evaluates the draws as dask array blocks, on the local threaded scheduler
+        or the dask.distributed cluster at ``scheduler`` (see ``costgraph.analysis.backends``); the
+        numbers are the same.
 
     Returns
     -------
@@ -314,8 +333,6 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
     >>> u.p5 <= u.point <= u.p95
     True
     """
-    from .sweep import scenario_label
-
     if samples < 2:
         raise QueryError("uncertainty", f"needs at least 2 samples, not {samples}")
     dists = input_distributions(model, target, presets, given, inputs)
@@ -323,14 +340,43 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
         raise QueryError(f"uncertainty of {target}", "no input it depends on has a range; give "
                                                      "one a low and high (and a distribution) "
                                                      "in a preset")
+    from . import backends
+
+    backends.check_backend(backend, scheduler)
     rng = np.random.default_rng(seed)
     levels = {d.name: rng.random(samples) for d in dists}
     drawn = {d.name: d.quantile(levels[d.name]) for d in dists}
-    f = model.compile(target, [d.name for d in dists], given=given, presets=presets,
-                      constraints=constraints)
-    values = np.asarray(f(**drawn), dtype=float)
-    # NaN slack (a draw at which the point cannot be) counts as broken, as in sweeps
-    violations = {cid: ~(slack >= 0) for cid, slack in f.margins(**drawn).items()}
+    f = compiled(model, target, [d.name for d in dists], given=given, presets=presets,
+                 constraints=constraints)
+    if backend == "dask":
+        if seed is None:  # the blocks must draw what this process drew: one seed for all
+            raise QueryError("uncertainty", "the dask backend needs a seed (seed=None draws "
+                                            "afresh in every process)")
+        values, violations = backends.uncertainty_arrays(
+            model, f, target, dists, seed, samples, given, presets, constraints, scheduler)
+        if progress is not None:
+            progress(samples, samples)
+        return _result(model, target, f, dists, levels, drawn, values, violations, seed,
+                       presets, given)
+    values = np.empty(samples)
+    violations = {c.id: np.empty(samples, dtype=bool) for c in f.constraints}
+    for start in range(0, samples, CHUNK):  # chunks bound the evaluation's temporaries
+        stop = min(start + CHUNK, samples)
+        found, slacks = f.evaluate(**{n: v[start:stop] for n, v in drawn.items()})
+        values[start:stop] = found[target]
+        for cid, slack in slacks.items():
+            # NaN slack (a draw at which the point cannot be) counts as broken, as in sweeps
+            violations[cid][start:stop] = ~(slack >= 0)
+        if progress is not None:
+            progress(stop, samples)
+    return _result(model, target, f, dists, levels, drawn, values, violations, seed, presets,
+                   given)
+
+
+def _result(model, target, f, dists, levels, drawn, values, violations, seed, presets, given):
+    from .sweep import scenario_label
+
+    samples = len(values)
     feasible = ~np.logical_or.reduce([*violations.values(), np.zeros(samples, dtype=bool)])
     point = float(f(**{d.name: np.array([d.value]) for d in dists})[0])
     statuses = model.solve(find=[target], given=given, presets=presets).constraints

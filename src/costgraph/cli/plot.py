@@ -7,8 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from costgraph.plots import KINDS
-
 from .common import (PresetOpt, RulesOpt, SetOpt, check_names, check_presets,
                      check_quantities, check_where, parse_assignments, parse_range, query)
 from .sweep import check_outputs, write_outputs
@@ -89,6 +87,8 @@ def plot(kind: Annotated[str, typer.Argument(
         costgraph plot stack -o stack.svg -o stack.csv
         costgraph plot tornado --range batch=32..128 -o tornado.png
     """
+    from costgraph.plots import KINDS  # the charts and what they import, only to draw
+
     if kind not in KINDS:
         raise typer.BadParameter(f"{kind!r} is not a kind of plot; choose one of "
                                  f"{', '.join(KINDS)}", param_hint="KIND")

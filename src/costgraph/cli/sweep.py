@@ -25,22 +25,34 @@ FilesOpt = Annotated[Optional[list[Path]], typer.Option(
     "--output", "-o", metavar="FILE",
     help="Write to FILE; the extension picks what: .csv or .json (the data), .png, .svg or "
          ".pdf (the chart). Repeatable.")]
+SamplesOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--output", "-o", metavar="FILE",
+    help="Write to FILE; the extension picks what: .csv, .parquet or .json (the data), "
+         ".png, .svg or .pdf (the chart). Repeatable.")]
 DataFilesOpt = Annotated[Optional[list[Path]], typer.Option(
     "--output", "-o", metavar="FILE",
-    help="Write the grid to FILE: .csv or .json. Repeatable.")]
+    help="Write the grid to FILE: .csv, .parquet or .json. Repeatable.")]
 FindOpt = Annotated[list[str], typer.Option(
     "--find", "-f", metavar="NAME[,NAME...]",
     help="A quantity to evaluate; repeatable, or comma-separated.")]
+BackendOpt = Annotated[str, typer.Option(
+    "--backend", metavar="numpy|dask",
+    help="numpy: this process; dask: dask array blocks on the local threaded scheduler, or "
+         "on the cluster at --scheduler (needs the dask extra).")]
+SchedulerOpt = Annotated[Optional[str], typer.Option(
+    "--scheduler", metavar="ADDRESS",
+    help="A dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (with --backend dask).")]
 PROGRESS_FROM = 200_000  # points; smaller sweeps finish before a bar would be worth drawing
+STREAM_FROM = 262_144  # points; a smaller grid is kept whole and each file written at once
 DATA = (".csv", ".json")
 IMAGES = (".png", ".svg", ".pdf")
 AXIS_EXAMPLE = "batch=1..256 or context_len=1k..128k:log:32"
 
 
-def check_outputs(paths, images: bool = True) -> list[Path]:
+def check_outputs(paths, images: bool = True, parquet: bool = False) -> list[Path]:
     """Refuse, before any work, an extension that cannot be written, a path no file can be
-    written to, and a chart when matplotlib is missing."""
-    allowed = DATA + (IMAGES if images else ())
+    written to, a chart when matplotlib is missing and Parquet when pyarrow is."""
+    allowed = DATA + ((".parquet",) if parquet else ()) + (IMAGES if images else ())
     for path in paths or []:
         if path.is_dir():
             check_output(path)  # "it is a folder" says more than "no extension"
@@ -53,15 +65,31 @@ def check_outputs(paths, images: bool = True) -> list[Path]:
         from costgraph.plots.chart import require_matplotlib
 
         require_matplotlib()
+    if any(path.suffix.lower() == ".parquet" for path in paths or []):
+        from costgraph.analysis.stream import require_pyarrow
+
+        require_pyarrow()
     return list(paths or [])
+
+
+def check_backend_options(backend: str, scheduler) -> None:
+    """Refuse, before any work, an unknown backend and a scheduler without dask."""
+    from costgraph.analysis.backends import BACKENDS, check_backend
+
+    if backend not in BACKENDS:
+        raise typer.BadParameter(f"{backend!r} is not a backend; choose one of "
+                                 f"{', '.join(BACKENDS)}", param_hint="--backend")
+    if scheduler is not None and backend != "dask":
+        raise typer.BadParameter("needs --backend dask", param_hint="--scheduler")
+    check_backend(backend, scheduler)
 
 
 def write_outputs(paths, data, chart=None) -> None:
     """Write each path: ``data`` (to_csv, to_dict) or ``chart()`` for images."""
     for path in paths:
         suffix = path.suffix.lower()
-        if suffix == ".csv":
-            data.to_csv(path)
+        if suffix in (".csv", ".parquet"):
+            data.to_csv(path)  # a slice at a time; .parquet by its extension
         elif suffix == ".json":
             write_json(data.to_dict(), path)
         else:
@@ -69,18 +97,26 @@ def write_outputs(paths, data, chart=None) -> None:
         typer.echo(f"wrote {path}", err=True)
 
 
-def progress_bar(total: int, enabled: bool | None):
-    """A rich progress callback on stderr for long sweeps at a terminal, else None."""
+def progress_bar(total: int, enabled: bool | None, verb: str = "sweeping"):
+    """A rich progress callback on stderr for long runs at a terminal, else None: the bar
+    moves chunk by chunk, with the points done, their rate and the time left."""
     from rich.console import Console
 
     console = Console(stderr=True)
     if enabled is False or total < PROGRESS_FROM or not (enabled or console.is_terminal):
         return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.text import Text
 
-    bar = Progress("sweeping", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=console, transient=True)
-    task = bar.add_task("sweep", total=total)
+    class Rate(ProgressColumn):
+        def render(self, task):
+            speed = task.finished_speed or task.speed
+            return Text("" if speed is None else f"{speed:,.0f} points/s")
+
+    bar = Progress(verb, BarColumn(), MofNCompleteColumn(), Rate(), TimeElapsedColumn(),
+                   "eta", TimeRemainingColumn(), console=console, transient=True)
+    task = bar.add_task(verb, total=total)
     return bar, (lambda done, _total: bar.update(task, completed=done))
 
 
@@ -97,6 +133,7 @@ def sweep(vary: Annotated[list[str], typer.Argument(
           progress: Annotated[Optional[bool], typer.Option(
               "--progress/--no-progress",
               help="Show a progress bar (default: for long sweeps at a terminal).")] = None,
+          backend: BackendOpt = "numpy", scheduler: SchedulerOpt = None,
           json: JsonOpt = False, rules: RulesOpt = None):
     """Evaluate quantities over the grid of every combination of the varied values.
 
@@ -111,7 +148,8 @@ def sweep(vary: Annotated[list[str], typer.Argument(
     """
     find = check_names(find, "--find", "--find cost_per_mtok")
     axes = parse_assignments(vary, "NAME=VALUES", AXIS_EXAMPLE)
-    paths = check_outputs(output, images=False)
+    paths = check_outputs(output, images=False, parquet=True)
+    check_backend_options(backend, scheduler)
     q = query(rules, preset, set_)
     check_quantities(q.model, find, "--find")
     from costgraph.analysis.sweep import make_axis
@@ -119,14 +157,29 @@ def sweep(vary: Annotated[list[str], typer.Argument(
     total = 1
     for name, spec in axes.items():
         total *= len(make_axis(q.model, name, spec))
+    # a large grid goes to CSV and Parquet chunk by chunk as it is evaluated (memory bounded
+    # whatever its size); Parquet always; JSON needs the whole result
+    streamed = backend == "numpy" and not json and all(
+        p.suffix.lower() in (".csv", ".parquet") for p in paths) and (
+        total > STREAM_FROM or any(p.suffix.lower() == ".parquet" for p in paths))
     bar, callback = progress_bar(total, progress)
     if bar is not None:
         bar.start()
     try:
-        result = q.model.sweep(axes, find, given=q.given, presets=q.presets, progress=callback)
+        if streamed:
+            result = q.model.sweep(axes, find, given=q.given, presets=q.presets,
+                                   progress=callback, out=paths or [None])
+        else:
+            result = q.model.sweep(axes, find, given=q.given, presets=q.presets,
+                                   progress=callback, backend=backend, scheduler=scheduler)
     finally:
         if bar is not None:
             bar.stop()
+    if streamed:
+        for path in paths:
+            typer.echo(f"wrote {path}", err=True)
+        typer.echo(result.summary(), err=True)
+        return
     if json:
         echo_json(result.to_dict())
     elif not paths:
@@ -221,7 +274,12 @@ def uncertainty(target: Annotated[str, typer.Argument(
                     "--samples", "-n", min=2, help="Number of draws.")] = 100_000,
                 seed: Annotated[int, typer.Option(
                     "--seed", min=0, help="Seed: the same seed gives the same numbers.")] = 0,
-                output: FilesOpt = None, preset: PresetOpt = None, set_: SetOpt = None,
+                output: SamplesOpt = None, preset: PresetOpt = None, set_: SetOpt = None,
+                progress: Annotated[Optional[bool], typer.Option(
+                    "--progress/--no-progress",
+                    help="Show a progress bar (default: for many samples at a "
+                         "terminal).")] = None,
+                backend: BackendOpt = "numpy", scheduler: SchedulerOpt = None,
                 json: JsonOpt = False, rules: RulesOpt = None):
     """Propagate the presets' input ranges to a quantity: percentiles and what drives them.
 
@@ -229,7 +287,8 @@ def uncertainty(target: Annotated[str, typer.Argument(
     stay fixed. Statistics are given over all samples and over the feasible ones only
     (where every declared constraint holds), with the share of samples breaking each
     constraint; a point that breaks one is flagged INFEASIBLE (the exit status stays 0).
-    -o FILE.csv writes every sample, -o FILE.png the histogram.
+    -o FILE.csv (or .parquet) writes every sample, a slice at a time; -o FILE.png the
+    histogram.
 
     Example:
 
@@ -237,10 +296,19 @@ def uncertainty(target: Annotated[str, typer.Argument(
         costgraph uncertainty cost_per_mtok --samples 200000 --seed 7 -o spread.png
     """
     check_names([target], "TARGET", "costgraph uncertainty cost_per_mtok")
-    paths = check_outputs(output)
+    paths = check_outputs(output, parquet=True)
+    check_backend_options(backend, scheduler)
     q = query(rules, preset, set_)
-    result = q.model.uncertainty(target, samples=samples, seed=seed, presets=q.presets,
-                                 given=q.given)
+    bar, callback = progress_bar(samples, progress, "sampling")
+    if bar is not None:
+        bar.start()
+    try:
+        result = q.model.uncertainty(target, samples=samples, seed=seed, presets=q.presets,
+                                     given=q.given, progress=callback, backend=backend,
+                                     scheduler=scheduler)
+    finally:
+        if bar is not None:
+            bar.stop()
     if json:
         echo_json(result.to_dict())
     else:

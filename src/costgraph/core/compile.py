@@ -9,27 +9,24 @@ queries compile too. Results come back in the outputs' declared units.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 import sympy
 
+from . import compile_exprs
+from .compile_exprs import NUMPY_FUNCS, UnevaluatedBackend, cg_max, cg_min, cg_where
 from ..errors import NoSolutionError, UnknownQuantityError
 from ..lang.expr import SympyBackend, translate
 from .solve import rearranged
 from ..units import base_factor, to_base
 
-_cg_max = sympy.Function("cg_max")
-_cg_min = sympy.Function("cg_min")
-_NUMPY_FUNCS = {"cg_max": lambda *a: functools.reduce(np.maximum, a),
-                "cg_min": lambda *a: functools.reduce(np.minimum, a)}
-
 
 def numpy_function(args, expr):
     """lambdify with min/max that broadcast element-wise (sympy's printer would not)."""
-    expr = expr.replace(sympy.Max, _cg_max).replace(sympy.Min, _cg_min)
-    return sympy.lambdify(args, expr, modules=[_NUMPY_FUNCS, "numpy"])
+    if expr.has(sympy.Max, sympy.Min):
+        expr = expr.replace(sympy.Max, cg_max).replace(sympy.Min, cg_min)
+    return sympy.lambdify(args, expr, modules=[NUMPY_FUNCS, "numpy"])
 
 
 @dataclass
@@ -86,7 +83,7 @@ class CompiledFunction:
 
     def _margin(self, cdef, known):
         """Relative slack of a constraint: >= 0 where it holds, < 0 by how much it fails."""
-        backend = SympyBackend(self.model.symbols)
+        backend = UnevaluatedBackend(self.model.symbols)
         left, op, right = cdef.expr.sides()
         lhs, rhs = (translate(cdef.expr.part(side), backend)
                     for side in (left, right))
@@ -94,14 +91,15 @@ class CompiledFunction:
         lhs, rhs = lhs.xreplace(expand), rhs.xreplace(expand)
         diff = rhs - lhs if op in ("<=", "<") else lhs - rhs
         # relative to the right side; against zero (`headroom >= 0 GB`), relative to the left
-        return sympy.Piecewise((diff / sympy.Abs(rhs), sympy.Ne(rhs, 0)),
-                               (diff / sympy.Abs(lhs), sympy.Ne(lhs, 0)), (0, True))
+        return cg_where(sympy.Ne(rhs, 0), diff / sympy.Abs(rhs),
+                        cg_where(sympy.Ne(lhs, 0), diff / sympy.Abs(lhs), 0))
 
     def _expression(self, name, known):
         model = self.model
         if name in known or name in self.plan.solved:
             return model.symbols[name]
-        return model.planner.composite(name, known)
+        # min/max/where unevaluated: their symbolic simplification was most of a compile
+        return compile_exprs.composite(model, name, known)
 
     def _lambdify(self, expr):
         solved = [self.model.symbols[s.name] for s in self._stages]
@@ -117,7 +115,9 @@ class CompiledFunction:
                                       "compile solves one unknown per equation; these are "
                                       "coupled, use model.solve instead")
             x, q = block.unknowns[0], block.equations[0]
-            comp = self.model.planner.composite(q, known)
+            comp = compile_exprs.composite(self.model, q, known)
+            if comp.has(*compile_exprs.OPAQUE):  # min/max/where: sympy's own forms, which
+                comp = self.model.planner.composite(q, known)  # may simplify them away
             target = self.model.symbols[q]
             residual = (comp - target) / target
             solved = [self.model.symbols[s.name] for s in stages]
@@ -136,9 +136,24 @@ class CompiledFunction:
         base, solved, shape = self._run(arrays)
         out = {}
         for name, fn in self._outputs.items():
-            out[name] = _masked(_evaluate(fn, base, solved, shape) / self._out_factor[name],
-                                [*base, *solved])
+            out[name] = _masked(_declared(_evaluate(fn, base, solved, shape),
+                                          self._out_factor[name]), [*base, *solved])
         return out[self.find[0]] if self.single else out
+
+    def evaluate(self, **arrays) -> tuple[dict, dict]:
+        """``(outputs, margins)`` at the given arrays, the solved inputs found once for both.
+
+        ``outputs`` maps every name in ``find`` to its array (even when ``find`` was one
+        name); ``margins`` is as ``margins()`` returns it.
+        """
+        base, solved, shape = self._run(arrays)
+        everything = [*base, *solved]
+        out = {name: _masked(_declared(_evaluate(fn, base, solved, shape),
+                                       self._out_factor[name]), everything)
+               for name, fn in self._outputs.items()}
+        slack = {cid: _masked(_evaluate(fn, base, solved, shape), everything)
+                 for cid, fn in self._margins.items()}
+        return out, slack
 
     def margins(self, **arrays) -> dict:
         """Each constraint's relative slack (>= 0 holds) at the given input arrays.
@@ -161,7 +176,7 @@ class CompiledFunction:
         # point (one fitted value against a grid of batches) is never expanded to the grid;
         # a value outside its declared bounds (batch -5) is no point at all: NaN throughout
         shape = np.broadcast_shapes(*(v.shape for v in values)) if values else ()
-        base = [np.where((v >= lo) & (v <= hi), v * f, np.nan)
+        base = [_base(_within(v, lo, hi), f)
                 for v, f, (lo, hi) in zip(values, self._in_factor, self._in_bounds)]
         solved = []
         for stage in self._stages:
@@ -174,6 +189,27 @@ class CompiledFunction:
             else:
                 solved.append(_vector_root(stage, base, solved, shape))
         return base, solved, shape
+
+
+def _within(v, low, high):
+    """``v`` with every value outside [low, high] made NaN; ``v`` itself when all are inside
+    (two reductions, no copy: the common case of a grid inside its bounds)."""
+    if not v.size or (low == -np.inf and high == np.inf):
+        return v
+    with np.errstate(invalid="ignore"):
+        if v.min() >= low and v.max() <= high:  # False with any NaN: the where() keeps it
+            return v
+        return np.where((v >= low) & (v <= high), v, np.nan)
+
+
+def _base(v, factor):
+    """``v`` in base units: scaled by its unit's factor, not copied when that is 1."""
+    return v if factor == 1.0 else v * factor
+
+
+def _declared(values, factor):
+    """Base-unit ``values`` in the declared unit (the same division as ever; none for 1)."""
+    return values if factor == 1.0 else values / factor
 
 
 def _masked(values, solved):

@@ -16,11 +16,12 @@ provenance) and ``compile`` (vectorised). Analyses take an ``Engine``; the publi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pint
-import sympy
 
 from ..errors import BoundsError, ConflictError, DimensionError, NoSolutionError, NotWholeError
 from ..errors import InvalidValueError, NotAllowedError
@@ -30,11 +31,17 @@ from ..lang.expr import DimensionBackend, PintBackend, parse_constraint, transla
 from ..lang.rules import ConstraintDef, PresetDef, QuantityDef, RuleDef, RuleSet
 from ..lang.scenario import compose
 from ..units import format_quantity, format_unit, parse_quantity
-from .compile import CompiledFunction, forward_expressions
-from .graph import RuleGraph
+from ..lang.symbols import RuleExpressions, Symbols
+from . import floatpath, scenario_cache
 from .plan import Planner
 from .provenance import ConstraintStatus, Result, Step
 from .solve import execute
+
+if TYPE_CHECKING:
+    import sympy
+
+    from .compile import CompiledFunction
+    from .graph import RuleGraph
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,18 @@ class Engine:
 
     def __init__(self, ruleset: RuleSet):
         self.ruleset = ruleset
-        self.graph = RuleGraph(ruleset)
-        self.symbols = {name: _symbol(q) for name, q in ruleset.quantities.items()}
-        self.forward_exprs = forward_expressions(ruleset, self.symbols)
+        # sympy is imported, and each rule translated to it, only when first needed: the
+        # forward solve runs on floats and needs neither
+        self.symbols = Symbols(ruleset)
+        self.forward_exprs = RuleExpressions(ruleset, self.symbols)
         self.planner = Planner(ruleset, self.symbols, self.forward_exprs)
+
+    @functools.cached_property
+    def graph(self) -> "RuleGraph":
+        """The rules as a networkx graph, built on first use."""
+        from .graph import RuleGraph
+
+        return RuleGraph(self.ruleset)
 
     def __repr__(self) -> str:
         rs = self.ruleset
@@ -195,7 +210,7 @@ class Engine:
         if not find:
             raise ValueError("solve needs at least one quantity to find, e.g. find=['cost_per_mtok']")
         given = dict(given or {})
-        scenario = self.scenario(presets, given, find=find)
+        scenario = scenario_cache.scenario(self, presets, given, find)  # coerced once
         steps, fallback = dict(scenario.steps), dict(scenario.fallback)
         fallback.update({n: steps.pop(n) for n in find
                          if n in steps and n not in given and self.ruleset.rule_for(n) is None})
@@ -209,10 +224,10 @@ class Engine:
             steps[name] = dataclasses.replace(steps[name], kind="override")
         constraints = self._constraints(steps)
         keep = set(find) | set(plan.forward) | set(plan.solved)
-        for name in list(find) + [n for c in self.ruleset.constraints.values() for n in c.names]:
-            if name in steps:
-                keep.add(name)
-                keep.update(_upstream(steps, name))
+        roots = [n for n in list(find) + [n for c in self.ruleset.constraints.values()
+                                          for n in c.names] if n in steps]
+        keep.update(roots)
+        keep.update(_upstream(steps, *roots))  # one walk for all of them
         notes = [f"{n} is given as {format_quantity(g)}; its rule would give "
                  f"{format_quantity(w)}" for n, (g, w) in overrides.items() if w is not None]
         notes += [part for n in plan.solved for part in (steps[n].note or "").split("; ")
@@ -236,9 +251,11 @@ class Engine:
 
     def _moved(self, plan, steps) -> list[str]:
         """Say which input moved to meet a quantity that declares one (and what stayed)."""
-        notes = []
+        notes, solved = [], set(plan.solved)
+        if not solved:
+            return notes
         for name, q in sorted(self.ruleset.quantities.items()):
-            if q.moves in plan.solved and name in steps:
+            if q.moves in solved and name in steps:
                 rule = self.ruleset.rule_for(name)
                 stay = [f"{n} stays {format_quantity(steps[n].value)}" for n in rule.inputs
                         if n != q.moves and n in steps]
@@ -269,6 +286,11 @@ class Engine:
             new, _ = execute(self, plan, steps, {})
             steps.update(new)
         left, op, right = cdef.expr.sides()
+        on_floats = floatpath.constraint_sides(self, cdef, steps)
+        if on_floats is not None:
+            lhs, rhs, holds = on_floats
+            return ConstraintStatus(cdef.id, cdef.expr.text, lhs, rhs, holds, cdef.description,
+                                    op=op)
         values = {n: steps[n].value for n in cdef.names}
         lhs = translate(cdef.expr.part(left), PintBackend(values))
         rhs = translate(cdef.expr.part(right), PintBackend(values)).to(lhs.units)
@@ -286,13 +308,15 @@ class Engine:
         return ConstraintDef(id or text, expr, "", "stated", "<query>")
 
     def compile(self, find, inputs, given: dict | None = None, presets=None,
-                constraints=()) -> CompiledFunction:
+                constraints=()) -> "CompiledFunction":
         """A numpy-vectorised function of ``inputs`` computing ``find`` (see CompiledFunction).
 
         ``constraints`` (ConstraintDefs, ids of declared ones, or text such as
         ``"step_time <= 50 ms"``, or ``"declared"`` for all declared) are available as
         relative slacks through ``f.margins(**arrays)``.
         """
+        from .compile import CompiledFunction
+
         constraints = self._constraint_defs(constraints)
         single = isinstance(find, str)
         find = [find] if single else list(find)
@@ -320,7 +344,7 @@ class Engine:
                 out.append(self.constraint(c))
         return out
 
-    def path_composite(self, name: str, variable: str) -> sympy.Expr:
+    def path_composite(self, name: str, variable: str) -> "sympy.Expr":
         """``name``'s rule with only the quantities that depend on ``variable`` expanded.
 
         Everything beside the path from ``variable`` to ``name`` stays a named symbol, so
@@ -367,20 +391,13 @@ def allowed_text(q: QuantityDef) -> str:
         f" that divides {', '.join(q.divides)}" if q.divides else "")
 
 
-def _symbol(q: QuantityDef) -> sympy.Symbol:
-    if q.low is not None and q.low > 0:
-        return sympy.Symbol(q.name, positive=True)
-    if q.low is not None and q.low == 0:
-        return sympy.Symbol(q.name, nonnegative=True)
-    return sympy.Symbol(q.name, real=True)
-
-
 def _fmt(bound, open_end: str) -> str:
     return open_end if bound is None else f"{bound:g}"
 
 
-def _upstream(steps, name):
-    seen, stack = set(), list(steps[name].inputs) if name in steps else []
+def _upstream(steps, *names):
+    """Every step the steps ``names`` were derived from, directly or not."""
+    seen, stack = set(), [i for name in names if name in steps for i in steps[name].inputs]
     while stack:
         n = stack.pop()
         if n not in seen and n in steps:

@@ -6,10 +6,13 @@ so "upstream" means "what a value is made of" and "downstream" means "what it fe
 
 from __future__ import annotations
 
-import networkx as nx
 
+from .. import lazy
 from ..errors import UnknownQuantityError
 from ..lang.rules import RuleSet
+
+nx = lazy.module("networkx")
+
 
 
 class RuleGraph:
@@ -17,30 +20,52 @@ class RuleGraph:
 
     def __init__(self, ruleset: RuleSet):
         self.ruleset = ruleset
+        # quantity -> the quantities its rule reads, and the reverse: lineage is a walk over
+        # these, no graph library needed (a command asking it pays no networkx import)
+        self._reads = {r.defines: tuple(r.expr.names) for r in ruleset.rules.values()}
+        self._read_by: dict[str, list[str]] = {}
+        for defines, names in self._reads.items():
+            for name in names:
+                self._read_by.setdefault(name, []).append(defines)
+
+    @property
+    def nx(self):
+        """The rules as a networkx DiGraph: quantities, ("rule", id) nodes, and edges from
+        each rule's inputs to it and from it to what it defines."""
         g = nx.DiGraph()
-        for name in ruleset.quantities:
+        for name in self.ruleset.quantities:
             g.add_node(name, kind="quantity")
-        for rule in ruleset.rules.values():
+        for rule in self.ruleset.rules.values():
             node = ("rule", rule.id)
             g.add_node(node, kind="rule")
             for name in rule.expr.names:
                 g.add_edge(name, node)
             g.add_edge(node, rule.defines)
-        self.nx = g
+        return g
 
     def _check(self, name: str):
         if name not in self.ruleset.quantities:
             raise UnknownQuantityError(name, list(self.ruleset.quantities))
 
+    @staticmethod
+    def _walk(start: str, edges) -> set[str]:
+        seen, stack = set(), list(edges.get(start, ()))
+        while stack:
+            name = stack.pop()
+            if name not in seen:
+                seen.add(name)
+                stack.extend(edges.get(name, ()))
+        return seen
+
     def upstream_of(self, name: str) -> list[str]:
         """Every quantity ``name`` is derived from, directly or not."""
         self._check(name)
-        return sorted(n for n in nx.ancestors(self.nx, name) if isinstance(n, str))
+        return sorted(self._walk(name, self._reads))
 
     def downstream_of(self, name: str) -> list[str]:
         """Every quantity derived from ``name``, directly or not."""
         self._check(name)
-        return sorted(n for n in nx.descendants(self.nx, name) if isinstance(n, str))
+        return sorted(self._walk(name, self._read_by))
 
     def inputs_for(self, name: str) -> list[str]:
         """The leaf quantities (inputs, no rule) that a value of ``name`` needs."""

@@ -17,13 +17,15 @@ unknown) or overrides (a given derived value whose rule is not needed).
 from __future__ import annotations
 
 import functools
+import heapq
 from dataclasses import dataclass
 
-import networkx as nx
-import sympy
-
+from .. import lazy
 from ..errors import NoSolutionError, UnderdeterminedError, UnknownQuantityError
 from ..lang.rules import RuleSet
+
+nx = lazy.module("networkx")  # for inverted queries only: a forward plan needs neither
+sympy = lazy.module("sympy")
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,8 @@ class Planner:
         return solved, unmatched
 
     def _blocks(self, solved, match, equations) -> list[Block]:
+        if not solved:  # a forward query: nothing to solve, and no networkx to import
+            return []
         deps = nx.DiGraph()
         deps.add_nodes_from(solved)
         for leaf in solved:
@@ -182,13 +186,25 @@ class Planner:
         return blocks
 
     def _order(self, forward) -> list[str]:
-        g = nx.DiGraph()
-        g.add_nodes_from(forward)
+        """``forward`` in dependency order, the smallest name first among those ready (the
+        order of networkx's lexicographical topological sort, without importing it)."""
+        waiting, children = {}, {name: [] for name in forward}
         for name in forward:
-            for dep in self.ruleset.rule_for(name).expr.names:
-                if dep in forward:
-                    g.add_edge(dep, name)
-        return list(nx.lexicographical_topological_sort(g))
+            deps = [d for d in self.ruleset.rule_for(name).expr.names if d in forward]
+            waiting[name] = len(deps)
+            for dep in deps:
+                children[dep].append(name)
+        ready = [name for name, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            name = heapq.heappop(ready)
+            order.append(name)
+            for child in children[name]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, child)
+        return order
 
     def _underdetermined(self, leaves, targets, known, match, equations):
         leaf = leaves[0]

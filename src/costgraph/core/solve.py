@@ -1,8 +1,8 @@
-"""Executing a plan exactly: pint quantities forward, sympy or root-finding backward.
+"""Executing a plan exactly: floats forward, sympy or root-finding backward.
 
-Forward steps evaluate each rule's expression with pint quantities, so units are checked
-again at every operation. A free input is solved from its equation symbolically when sympy
-finds exactly one admissible root (real, within bounds, on the active branch of any
+Forward steps evaluate each rule on floats in base units (see ``floatpath``: units were
+checked at load, and pint takes over wherever floats could part from it). A free input is
+solved from its equation symbolically when sympy finds exactly one admissible root (real, within bounds, on the active branch of any
 min/max), and by bracketed root-finding otherwise.
 """
 
@@ -14,19 +14,26 @@ import itertools
 import math
 
 import numpy as np
-import sympy
 
+from .. import lazy
+from . import floatpath, symbolic_cache
 from ..errors import ConflictError, NoSolutionError
-from ..lang.expr import PintBackend, translate
 from .plan import Block, Plan, active_branches
 from .provenance import Step
-from ..quiet import silenced
 from ..units import base_factor, format_quantity, from_base, to_base
-from .value_checks import check_derived, evaluate
 
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
-_BRANCHY = (sympy.Max, sympy.Min)
-_NO_SYMBOLIC = (sympy.Piecewise, sympy.ceiling, sympy.floor)
+sympy = lazy.module("sympy")  # the forward steps run on floats: only inversion needs sympy
+
+
+def _branchy():
+    return sympy.Max, sympy.Min
+
+
+def _no_symbolic():
+    return sympy.Piecewise, sympy.ceiling, sympy.floor
+
+
 _BRENTQ_RTOL = 4 * np.finfo(float).eps  # the tightest scipy's brentq accepts (it refuses less)
 
 
@@ -38,8 +45,8 @@ def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[
     for block in plan.blocks:
         solved = _solve_block(model, plan, block, steps, fallback)
         steps.update(solved)
-    for name in plan.forward:
-        steps[name] = _forward(model, name, steps)
+    # on floats in base units, each rule's value as pint would give it (see floatpath)
+    floatpath.forward(model, plan.forward, steps)
     for block in plan.blocks:
         for x, q in zip(block.unknowns, block.equations):
             steps[x] = _with_closed_form(model, steps[x], q, steps)
@@ -56,16 +63,7 @@ def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[
 
 
 def _evaluate(model, rule, steps):
-    return evaluate(model, rule, steps)
-
-
-def _forward(model, name, steps) -> Step:
-    rule = model.ruleset.rule_for(name)
-    unit = model.ruleset.quantities[name].pint_unit
-    value = _evaluate(model, rule, steps).to(unit)
-    check_derived(model, name, value, rule, steps)
-    return Step(name, value, "derived", rule.id, f"{name} = {rule.expr.text}",
-                rule.inputs, rule.source)
+    return floatpath.value(model, rule, steps)  # declared unit; pint where floats may differ
 
 
 def _check(model, q, steps, plan):
@@ -86,7 +84,7 @@ def _check(model, q, steps, plan):
 
 
 def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, Step]:
-    base = {n: to_base(s.value) for n, s in steps.items()}
+    base = floatpath.base_values(model, steps)
     symbols = model.symbols
     residuals = []
     for q in block.equations:
@@ -123,7 +121,7 @@ def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, 
 
 def _with_closed_form(model, step: Step, q: str, steps) -> Step:
     """A solved step restated as ``x = <formula>`` when sympy rearranges its path."""
-    closed = closed_form(model, q, step.name, {n: to_base(s.value) for n, s in steps.items()})
+    closed = closed_form(model, q, step.name, floatpath.base_values(model, steps))
     if closed is None:
         return step
     formula, inputs = closed
@@ -163,12 +161,11 @@ def rearranged(expr, target, unknown):
 
 @functools.lru_cache(maxsize=512)
 def _rearrange_cached(expr, target, unknown):
-    if expr.has(*_NO_SYMBOLIC) or sympy.count_ops(expr) > 200 or \
+    if expr.has(*_no_symbolic()) or sympy.count_ops(expr) > 200 or \
             any(a.has(unknown) for a in expr.atoms(sympy.exp, sympy.log)):
         return None  # sympy.solve with the unknown inside exp/log can run for minutes
     try:
-        with silenced():
-            solutions = sympy.solve(sympy.Eq(target, expr), unknown)
+        solutions = symbolic_cache.solve(sympy.Eq(target, expr), unknown)
     except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
         return None
     if len(solutions) != 1 or sympy.count_ops(solutions[0]) > 120:
@@ -239,11 +236,11 @@ class _Flat(Exception):
 
 def _symbolic_roots(residual, X, low, high):
     """Admissible roots from sympy, or None when sympy cannot be relied on here."""
-    if residual.has(*_NO_SYMBOLIC) or sympy.count_ops(residual) > 400:
+    if residual.has(*_no_symbolic()) or sympy.count_ops(residual) > 400:
         return None
     if any(a.has(X) for a in residual.atoms(sympy.exp, sympy.log)):
         return None  # with float coefficients sympy.solve may expand exp(c*X) into a vast polynomial
-    branchy = sorted({a for a in residual.atoms(*_BRANCHY) if a.has(X)}, key=str)
+    branchy = sorted({a for a in residual.atoms(*_branchy()) if a.has(X)}, key=str)
     if len(branchy) > 3:
         return None
     choices = [[(atom, arg) for arg in atom.args] for atom in branchy]
@@ -255,8 +252,7 @@ def _symbolic_roots(residual, X, low, high):
             # on this branch the given value holds whatever X is: no single answer
             raise _Flat()
         try:
-            with silenced():
-                candidates = sympy.solve(branch, X)
+            candidates = _solved(branch, X)
         except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
             return None
         for root in candidates:
@@ -280,6 +276,13 @@ def _symbolic_roots(residual, X, low, high):
             if not any(math.isclose(value, r, rel_tol=1e-10) for r in roots):
                 roots.append(value)
     return roots
+
+
+@functools.lru_cache(maxsize=256)
+def _solved(branch, X):
+    """``sympy.solve(branch, X)``, kept: the same equation at the same values (a query asked
+    again) is solved once."""
+    return symbolic_cache.solve(branch, X)
 
 
 def _bracketed_root(residual, X, low, high, guess, x, qdef, block):

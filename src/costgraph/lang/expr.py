@@ -18,13 +18,15 @@ import re
 from dataclasses import dataclass, field
 
 import pint
-import sympy
 
+from .. import lazy
 from ..errors import DimensionError, ExpressionError, ValueTextError
 from .grammar import (BINARY_OPS, COMPARE_OPS, MAX_LENGTH, NAME_PATTERN, check_characters,
                       check_tree, describe, literal_number, segment_text)
 from ..quiet import silenced
 from ..units import Quantity, format_unit, parse_quantity, parse_unit, to_base, ureg
+
+sympy = lazy.module("sympy")  # only the translation to sympy needs it
 
 _LITERAL = re.compile(r"\{([^{}]*)\}")
 _VALUE_START = frozenset("0123456789+-.$")  # a literal holding a value, not a bare unit

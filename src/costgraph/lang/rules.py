@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import networkx as nx
 import pint
 
+from .. import lazy
 from .bibliography import bibliography
 from .definitions import (SCENARIO_KIND, ConstraintDef, KindDef, PresetDef, PresetValue,
                           QuantityDef, RuleDef, RuleSet, default_kinds)
@@ -25,6 +25,9 @@ from .rule_files import KINDS_FILE, fingerprint, read_files
 from .schema import (PRESET_NAME, RULE_ID, ConstraintSpec, PresetSpec,
                      PresetValueSpec, QuantitySpec, RuleSpec)
 from ..units import format_unit, parse_quantity, parse_unit
+
+nx = lazy.module("networkx")  # the cycle check at load; a cached rule set needs none
+
 
 __all__ = ["ConstraintDef", "PresetDef", "PresetValue", "QuantityDef", "RuleDef", "RuleSet",
            "fingerprint", "load_ruleset"]

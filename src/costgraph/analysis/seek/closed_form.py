@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import sympy
 from sympy.printing.str import StrPrinter
 
+from ...core import symbolic_cache
 from ...lang.expr import SympyBackend, translate
 from ...errors import NoSolutionError
 from ...core.plan import active_branches
-from ...quiet import silenced
 from ...units import format_quantity, format_unit, from_base
 
 MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
@@ -128,8 +128,7 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
 def _root(equation, x, numbers, x_base, qdef, optimum):
     """The root of ``equation`` in ``x`` that is the optimum (within a whole step, if whole)."""
     try:
-        with silenced():
-            roots = sympy.solve(equation, x, rational=False)
+        roots = symbolic_cache.solve(equation, x, rational=False)  # once per equation, ever
     except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
         return None
     others = {s: v for s, v in numbers.items() if s != x}

@@ -1,0 +1,377 @@
+"""The exact solve's forward steps on plain floats, units attached at the edges.
+
+Units were checked when the rules were loaded, so evaluating a rule need not check them
+again. Each rule is translated once (from the checked syntax tree, never from text: no
+``eval``) into a tree of small closures over float magnitudes in each quantity's declared
+unit, doing pint's own arithmetic operation for operation: the units of every node, and the
+factors pint would convert by, are worked out once, when the rule is first used, instead of
+at every evaluation. The result is a Quantity in the declared unit, built at the edge.
+Where floats could still part from pint — a ``ceil``/``floor`` a hair off an integer, a
+comparison within a rounding error, a zero divisor, a number that is not finite or real —
+the rule is evaluated by the pint path, which gives its exact value or its one clear error.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import threading
+import weakref
+
+from ..lang.expr import translate
+from .provenance import Step
+from ..units import Quantity, base_factor
+from .value_checks import check_derived, evaluate
+
+
+class _Fallback(Exception):
+    """This rule, at these values, is left to the pint path."""
+
+
+_NEAR = 1e-9  # relative distance at which a comparison or an integer step is left to pint
+
+
+def _near_integer(x: float) -> bool:
+    return abs(x - round(x)) <= _NEAR * max(1.0, abs(x))
+
+
+def _compare(op):
+    test = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}[op]
+
+    def check(a, b):
+        if a != b and abs(a - b) <= _NEAR * max(abs(a), abs(b)):
+            raise _Fallback()  # a rounding error apart: floats may disagree with pint
+        return test(a, b)
+
+    return check
+
+
+def _step(fn):
+    def stepped(x):
+        if x != int(x) and _near_integer(x):
+            raise _Fallback()  # a hair off an integer here may be on it in pint, or past it
+        return float(fn(x))
+
+    return stepped
+
+
+_UNARY = {"ceil": _step(math.ceil), "floor": _step(math.floor), "log": math.log,
+          "exp": math.exp, "sqrt": math.sqrt}
+
+
+def _factor(source, target) -> float:
+    """pint's factor from unit ``source`` to unit ``target`` (both pint Units)."""
+    if source == target:
+        return 1.0
+    return float(Quantity(1.0, source).to(target).magnitude)
+
+
+_DIMENSIONLESS = Quantity(1.0, "").units
+
+
+class ClosureBackend:
+    """Translates a checked expression into ``(f(values) -> float, unit)``: ``values`` are
+    magnitudes in each quantity's declared unit, ``unit`` the pint Unit of the result.
+
+    The arithmetic is pint's, operation for operation: products and quotients of magnitudes
+    in the units they come in, a sum's second term converted to the first's unit, a
+    comparison's right side to the left's, min/max to the first argument's unit, an argument
+    of ceil/floor/log/exp to a plain number; only the unit bookkeeping is done once, here,
+    instead of at every evaluation.
+    """
+
+    def __init__(self, units):
+        self._units = units  # quantity name -> its declared pint Unit
+
+    def number(self, v):
+        c = float(v)
+        return (lambda env: c), _DIMENSIONLESS
+
+    def literal(self, q):
+        c = float(q.magnitude)
+        return (lambda env: c), q.units
+
+    def name(self, n):
+        return operator.itemgetter(n), self._units[n]
+
+    def neg(self, a):
+        fa, unit = a
+        return (lambda env: -fa(env)), unit
+
+    def binary(self, op, a, b, expr, node):
+        (fa, ua), (fb, ub) = a, b
+        if op in "+-":
+            k = _factor(ub, ua)
+            if op == "+":
+                fn = (lambda env: fa(env) + fb(env)) if k == 1.0 else \
+                    (lambda env: fa(env) + fb(env) * k)
+            else:
+                fn = (lambda env: fa(env) - fb(env)) if k == 1.0 else \
+                    (lambda env: fa(env) - fb(env) * k)
+            return fn, ua
+        if op == "*":
+            return (lambda env: fa(env) * fb(env)), (Quantity(1.0, ua) * Quantity(1.0, ub)).units
+        # a zero divisor raises ZeroDivisionError: the pint path then says which input
+        return (lambda env: fa(env) / fb(env)), (Quantity(1.0, ua) / Quantity(1.0, ub)).units
+
+    def power(self, a, exponent, expr, node):
+        fa, unit = a
+        e = exponent  # as pint raises it: an int stays an int
+
+        def power(env):
+            value = fa(env) ** e
+            if isinstance(value, complex):
+                raise _Fallback()
+            return value
+
+        return power, (Quantity(1.0, unit) ** exponent).units
+
+    def compare(self, op, a, b, expr, node):
+        (fa, ua), (fb, ub) = a, b
+        check, k = _compare(op), _factor(ub, ua)
+        if k == 1.0:
+            return (lambda env: check(fa(env), fb(env))), None
+        return (lambda env: check(fa(env), fb(env) * k)), None
+
+    def where(self, cond, a, b, expr, node):
+        (fc, _), (fa, ua), (fb, ub) = cond, a(), b()
+        k = _factor(ub, ua)  # branches in different units: the second in the first's
+        if k == 1.0:
+            return (lambda env: fa(env) if fc(env) else fb(env)), ua
+        return (lambda env: fa(env) if fc(env) else fb(env) * k), ua
+
+    def call(self, name, args, expr, node):
+        if name in ("min", "max"):
+            pick = min if name == "min" else max
+            first = args[0][1]
+            parts = [(f, _factor(u, first)) for f, u in args]
+            return (lambda env: pick([f(env) * k for f, k in parts])), first
+        (fa, unit), = args
+        if name == "sqrt":
+            return (lambda env: fa(env) ** 0.5), (Quantity(1.0, unit) ** 0.5).units
+        fn, k = _UNARY[name], _factor(unit, _DIMENSIONLESS)
+        if k == 1.0:
+            return (lambda env: fn(fa(env))), _DIMENSIONLESS
+        return (lambda env: fn(fa(env) * k)), _DIMENSIONLESS
+
+
+class _DeclaredUnits(dict):
+    """Quantity name to its declared pint Unit, looked up as the backend meets each name."""
+
+    def __init__(self, ruleset):
+        super().__init__()
+        self._quantities = ruleset.quantities
+
+    def __missing__(self, name):
+        unit = self[name] = self._quantities[name].pint_unit
+        return unit
+
+
+class _Rules:
+    """One model's rules as float closures (each translated on first use), and each
+    quantity's base factor and declared unit."""
+
+    def __init__(self, model):
+        self._model = weakref.ref(model)
+        self._fns: dict = {}
+        self._factors: dict[str, tuple] = {}
+
+    def backend(self) -> ClosureBackend:
+        return ClosureBackend(_DeclaredUnits(self._model().ruleset))
+
+    def function(self, name: str):
+        """``f(values) -> magnitude in name's declared unit`` (values in declared units)."""
+        fn = self._fns.get(name)
+        if fn is None:
+            ruleset = self._model().ruleset
+            body, unit = translate(ruleset.rule_for(name).expr, self.backend())
+            k = _factor(unit, ruleset.quantities[name].pint_unit)  # pint's final .to()
+            fn = self._fns.setdefault(name, body if k == 1.0 else (lambda env: body(env) * k))
+        return fn
+
+    def unit(self, name: str) -> tuple:
+        """(base factor, declared pint Unit, its units container) of quantity ``name``."""
+        found = self._factors.get(name)
+        if found is None:
+            qdef = self._model().ruleset.quantities[name]
+            unit = qdef.pint_unit
+            found = self._factors.setdefault(name, (base_factor(qdef.unit)[0], unit, unit._units))
+        return found
+
+
+_RULES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def _rules(model) -> _Rules:
+    found = _RULES.get(model)
+    if found is None:
+        with _LOCK:
+            found = _RULES.setdefault(model, _Rules(model))
+    return found
+
+
+def base_value(rules: _Rules, name: str, value) -> float:
+    """``value`` (a Quantity) as a float in base units, cheaply when it is in its declared unit."""
+    factor, _, container = rules.unit(name)
+    if value._units is container:
+        return float(value._magnitude) * factor
+    return float(value.to_base_units().magnitude)
+
+
+def base_values(model, steps) -> dict[str, float]:
+    """Every step's value as a float in base units (what sympy's side of solve works in)."""
+    rules = _rules(model)
+    return {n: base_value(rules, n, s.value) for n, s in steps.items()}
+
+
+def declared_value(rules: _Rules, name: str, value) -> float:
+    """``value`` (a Quantity) as a float in ``name``'s declared unit (steps always are)."""
+    _, unit, container = rules.unit(name)
+    if value._units is container:
+        return float(value._magnitude)
+    return float(value.to(unit).magnitude)
+
+
+def _rule_value(model, rules, rule, steps, values):
+    """(the rule's value as a Quantity in its declared unit, its magnitude or None)."""
+    name = rule.defines
+    _, unit, _ = rules.unit(name)
+    for dep in rule.expr.names:
+        if dep not in values:
+            values[dep] = declared_value(rules, dep, steps[dep].value)
+    try:
+        x = rules.function(name)(values)
+        if x.__class__ is not float or not math.isfinite(x):
+            raise _Fallback()
+        return _quantity(x, unit), x
+    except (_Fallback, ArithmeticError, ValueError, TypeError, AttributeError):
+        return evaluate(model, rule, steps).to(unit), None  # its exact value, or its error
+
+
+def value(model, rule, steps):
+    """The value of ``rule`` at ``steps``, in its quantity's declared unit."""
+    return _rule_value(model, _rules(model), rule, steps, {})[0]
+
+
+class _Derived:
+    """What deriving one quantity needs, looked up once: its rule, closure, unit and bounds."""
+
+    __slots__ = ("name", "rule", "fn", "unit", "deps", "low", "high", "formula", "inputs")
+
+    def __init__(self, rules: _Rules, rule):
+        self.name = rule.defines
+        self.rule = rule
+        self.fn = rules.function(self.name)
+        _, self.unit, _ = rules.unit(self.name)
+        self.deps = tuple(rule.expr.names)
+        qdef = rules._model().ruleset.quantities[self.name]
+        self.low = -math.inf if qdef.low is None else qdef.low
+        self.high = math.inf if qdef.high is None else qdef.high
+        self.formula = f"{self.name} = {rule.expr.text}"
+        self.inputs = rule.inputs
+
+
+def _derived(rules: _Rules, name: str) -> _Derived:
+    key = ("derived", name)
+    found = rules._fns.get(key)
+    if found is None:
+        found = rules._fns.setdefault(key, _Derived(rules, rules._model().ruleset.rule_for(name)))
+    return found
+
+
+def _new_step(name, value, rule, formula, inputs, source) -> Step:
+    """A derived Step, built without the frozen dataclass's per-field ``__setattr__``."""
+    step = object.__new__(Step)
+    step.__dict__.update(name=name, value=value, kind="derived", rule=rule, formula=formula,
+                         inputs=inputs, source=source, note=None)
+    return step
+
+
+def forward(model, names, steps: dict[str, Step]) -> None:
+    """Derive ``names`` in order into ``steps``, as ``solve``'s pint forward steps would."""
+    rules = _rules(model)
+    values: dict[str, float] = {}  # magnitudes in declared units, read once each
+    for name in names:
+        d = _derived(rules, name)
+        for dep in d.deps:
+            if dep not in values:
+                values[dep] = declared_value(rules, dep, steps[dep].value)
+        try:
+            x = d.fn(values)
+            if x.__class__ is not float or not math.isfinite(x):
+                raise _Fallback()
+            quantity = _quantity(x, d.unit)
+        except (_Fallback, ArithmeticError, ValueError, TypeError, AttributeError):
+            quantity = evaluate(model, d.rule, steps).to(d.unit)  # its exact value or error
+            x = float(quantity.magnitude)
+        if not d.low <= x <= d.high:
+            check_derived(model, name, quantity, d.rule, steps)  # raises, saying why
+        steps[name] = _new_step(name, quantity, d.rule.id, d.formula, d.inputs, d.rule.source)
+        values[name] = x
+
+
+def _make_fast():
+    """A Quantity built without pint's parsing and checks, when this pint allows it.
+
+    Building ~100 Quantities is most of an exact solve once the arithmetic is on floats;
+    the fields set here are the ones pint's own constructor sets for a float magnitude and
+    a Unit. Checked once against pint's constructor; any difference uses that instead.
+    """
+    probe_unit = Quantity(1.0, "byte / second").units
+
+    def fast(magnitude, unit):
+        q = object.__new__(Quantity)
+        q._magnitude = magnitude
+        q._units = unit._units
+        return q
+
+    try:
+        made, real = fast(2.5, probe_unit), Quantity(2.5, probe_unit)
+        if (made == real and made.units == real.units and str(made) == str(real)
+                and vars(made).keys() == vars(real).keys()):
+            return fast
+    except Exception:  # any pint that builds its Quantities differently: the safe way
+        pass
+    return lambda magnitude, unit: Quantity(magnitude, unit)
+
+
+_quantity = _make_fast()
+
+
+class _Sides:
+    """A constraint's two sides as float closures, with the unit pint would give each."""
+
+    def __init__(self, cdef, backend):
+        left, self.op, right = cdef.expr.sides()
+        self.lhs, self.unit = translate(cdef.expr.part(left), backend)
+        rhs, unit = translate(cdef.expr.part(right), backend)
+        k = _factor(unit, self.unit)  # pint converts the right side to the left's unit
+        self.rhs = rhs if k == 1.0 else (lambda env: rhs(env) * k)
+        self.holds = _compare(self.op)
+
+
+def constraint_sides(model, cdef, steps):
+    """``(lhs, rhs, holds)`` of ``cdef`` at ``steps`` on floats, or None to use pint.
+
+    The sides come back as Quantities in the left side's unit, as pint's evaluation gives
+    them; a where() inside a constraint (whose branches may carry different units) is left to
+    pint.
+    """
+    if "where" in cdef.expr.text:  # its branches may carry different units: pint decides
+        return None
+    rules = _rules(model)
+    key = ("constraint", cdef.id, cdef.expr.text)
+    sides = rules._fns.get(key)
+    if sides is None:
+        sides = rules._fns.setdefault(key, _Sides(cdef, rules.backend()))
+    try:
+        values = {n: declared_value(rules, n, steps[n].value) for n in cdef.names}
+        lhs, rhs = sides.lhs(values), sides.rhs(values)
+        if not (isinstance(lhs, float) and isinstance(rhs, float) and math.isfinite(lhs)
+                and math.isfinite(rhs)):
+            return None
+        holds = sides.holds(lhs, rhs)
+    except (_Fallback, ArithmeticError, ValueError, TypeError):
+        return None
+    return _quantity(lhs, sides.unit), _quantity(rhs, sides.unit), holds

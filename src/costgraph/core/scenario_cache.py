@@ -1,0 +1,46 @@
+"""Settled scenarios kept per model, so that presets are coerced once, not at every solve.
+
+``Model.scenario`` reads every preset value through the unit parser and checks its bounds;
+the same presets, given values and question settle the same way each time. Entries live as
+long as their model, at most ``CACHE_SIZE`` per model, least recently used first out.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+
+from .compile_cache import value_key
+
+CACHE_SIZE = 128
+
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def scenario(model, presets=None, given=None, find=()):
+    """``model.scenario(presets, given, find=find)``, settled once per distinct question.
+
+    The Scenario returned is shared: callers copy its ``steps`` and ``fallback`` before
+    changing them (as ``Model.solve`` does).
+    """
+    try:
+        key = (None if presets is None else
+               tuple([presets] if isinstance(presets, str) else presets),
+               tuple(sorted((str(n), value_key(v)) for n, v in (given or {}).items())),
+               tuple(find))
+        hash(key)
+    except TypeError:  # a value that cannot be keyed: settle it afresh
+        return model.scenario(presets, given, find=find)
+    cache = _CACHE.get(model)
+    found = None if cache is None else cache.get(key)
+    if found is not None:
+        return found
+    settled = model.scenario(presets, given, find=find)
+    with _LOCK:
+        cache = _CACHE.setdefault(model, OrderedDict())
+        settled = cache.setdefault(key, settled)
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return settled

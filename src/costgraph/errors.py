@@ -44,6 +44,15 @@ def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     return difflib.get_close_matches(name, sorted(candidates), n=n, cutoff=0.6)
 
 
+def did_you_mean(name: str, candidates: Iterable[str], otherwise: str = "") -> str:
+    """``"; did you mean a, b?"`` naming the candidates closest to ``name``, else ``otherwise``.
+
+    >>> did_you_mean("batchh", ["batch", "context_len"])
+    '; did you mean batch?'
+    """
+    return _did_you_mean(closest(name, candidates)) or otherwise
+
+
 def _did_you_mean(suggestions: Sequence[str]) -> str:
     if not suggestions:
         return ""

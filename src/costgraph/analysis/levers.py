@@ -30,7 +30,7 @@ import sympy
 
 from ..errors import NoSolutionError, QueryError, UnknownQuantityError
 from ..core.plan import active_branches
-from ..core.provenance import ConstraintStatus, infeasible_line
+from ..core.provenance import ConstraintStatus, Method, infeasible_line
 from ..table import Table
 from ..units import Quantity, format_number, format_quantity, from_base, to_base
 
@@ -368,20 +368,7 @@ class Point:
 
 def leaf_inputs(model, target: str, known) -> tuple[str, ...]:
     """The known names the target's value flows from (walking up, stopping at known ones)."""
-    rs = model.ruleset
-    seen, found, stack = set(), set(), [target]
-    while stack:
-        name = stack.pop()
-        rule = rs.rule_for(name)
-        for dep in (rule.expr.names if rule is not None else ()):
-            if dep in seen:
-                continue
-            seen.add(dep)
-            if dep in known:
-                found.add(dep)
-            else:
-                stack.append(dep)
-    return tuple(sorted(found))
+    return tuple(sorted(model.graph.reached_from([target], stop=known) & set(known)))
 
 
 def _checked(model, point, inputs) -> tuple[str, ...]:
@@ -415,7 +402,7 @@ def _ranges(model, point, names, stated, presets) -> dict:
                          "stated")
             continue
         # a given value replaces the preset's, and with it the preset's range
-        if point.steps[name].kind != "preset" or name not in resolved:
+        if point.steps[name].method is not Method.PRESET or name not in resolved:
             continue
         span = preset_span(resolved[name].value)
         if span is not None:

@@ -59,7 +59,7 @@ class SweepResult:
     shape : tuple of int
         The grid's shape: one length per varied name.
     margins : Mapping[str, numpy.ndarray]
-        Constraint id to relative slack: ``(allowed - used) / |allowed|``, >= 0 where it holds.
+        Constraint id to relative slack (``costgraph.core.slack``), >= 0 where it holds.
     constraints : Mapping[str, str]
         Constraint id to its text.
     scenario : str

@@ -27,7 +27,7 @@ import pint
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import ClaimsFileError, CostgraphError, closest
+from ..errors import ClaimsFileError, CostgraphError, did_you_mean
 from ..units import Quantity, format_quantity, parse_quantity
 
 DEFAULT_TOLERANCE = 0.02  # 2%: published figures are usually rounded to 2-3 digits
@@ -277,9 +277,8 @@ class _Reader:
         known = self.model.ruleset.presets
         for name in names:
             if name not in known:
-                hint = closest(name, known)
-                more = f"; did you mean {', '.join(hint)}?" if hint else ""
-                self.problems.append(f"{item}: unknown preset '{name}'{more}")
+                self.problems.append(f"{item}: unknown preset '{name}'"
+                                     f"{did_you_mean(name, known)}")
 
     def given(self, item, raw: dict) -> dict:
         out = {}

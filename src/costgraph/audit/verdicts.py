@@ -18,7 +18,7 @@ NOT MODELLED   no quantity of that name is declared.
 ...     {"id": "kv", "quantity": "kv_bytes_per_token", "value": "320 KiB/token",
 ...      "presets": ["llama-3-70b", "bf16"]}]})
 >>> report["kv"].verdict
-'REPRODUCED'
+<VerdictKind.REPRODUCED: 'REPRODUCED'>
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import sympy
 
 from ..errors import NoSolutionError, UnknownQuantityError
 from ..lang.expr import SympyBackend, translate
+from .slack import relative_slack_expr
 from .solve import rearranged
 from ..units import base_factor, to_base
 
@@ -91,11 +92,7 @@ class CompiledFunction:
         lhs, rhs = (translate(cdef.expr.part(side), backend)
                     for side in (left, right))
         expand = {self.model.symbols[n]: self._expression(n, known) for n in cdef.names}
-        lhs, rhs = lhs.xreplace(expand), rhs.xreplace(expand)
-        diff = rhs - lhs if op in ("<=", "<") else lhs - rhs
-        # relative to the right side; against zero (`headroom >= 0 GB`), relative to the left
-        return sympy.Piecewise((diff / sympy.Abs(rhs), sympy.Ne(rhs, 0)),
-                               (diff / sympy.Abs(lhs), sympy.Ne(lhs, 0)), (0, True))
+        return relative_slack_expr(lhs.xreplace(expand), rhs.xreplace(expand), op)
 
     def _expression(self, name, known):
         model = self.model

@@ -42,6 +42,24 @@ class RuleGraph:
         self._check(name)
         return sorted(n for n in nx.descendants(self.nx, name) if isinstance(n, str))
 
+    def reached_from(self, names, stop=()) -> set[str]:
+        """The quantities reached by walking up the rules from ``names`` (each of which is
+        walked from even when in ``stop``); a reached name in ``stop`` is not walked past."""
+        seen, stack = set(), list(names)
+        walked = set()
+        while stack:
+            name = stack.pop()
+            if name in walked:
+                continue
+            walked.add(name)
+            rule = self.ruleset.rule_for(name)
+            for dep in (rule.expr.names if rule is not None else ()):
+                if dep not in seen:
+                    seen.add(dep)
+                    if dep not in stop:
+                        stack.append(dep)
+        return seen
+
     def inputs_for(self, name: str) -> list[str]:
         """The leaf quantities (inputs, no rule) that a value of ``name`` needs."""
         return sorted(n for n in self.upstream_of(name) if self.ruleset.rule_for(n) is None)

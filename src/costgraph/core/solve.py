@@ -19,7 +19,7 @@ import sympy
 from ..errors import ConflictError, NoSolutionError
 from ..lang.expr import PintBackend, translate
 from .plan import Block, Plan, active_branches
-from .provenance import Step
+from .provenance import Method, Solver, Step
 from ..quiet import silenced
 from ..units import base_factor, format_quantity, from_base, to_base
 from .value_checks import check_derived, evaluate
@@ -64,7 +64,7 @@ def _forward(model, name, steps) -> Step:
     unit = model.ruleset.quantities[name].pint_unit
     value = _evaluate(model, rule, steps).to(unit)
     check_derived(model, name, value, rule, steps)
-    return Step(name, value, "derived", rule.id, f"{name} = {rule.expr.text}",
+    return Step(name, value, Method.DERIVED, rule.id, f"{name} = {rule.expr.text}",
                 rule.inputs, rule.source)
 
 
@@ -108,16 +108,14 @@ def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, 
         rule = model.ruleset.rule_for(q)
         qdef = model.ruleset.quantities[x]
         quantity = from_base(values[x], qdef.unit)
-        chain = _chain(model, q, x, plan.known)
-        through = f" through {', '.join(chain)}" if chain else ""
-        formula = f"{q} = {rule.expr.text}  (solved for {x}{through})"
-        note = f"{method}; {q} = {format_quantity(steps[q].value)} pins {x}"
+        whole = None
         if qdef.integer and not float(quantity.magnitude).is_integer():
-            note += f"; {x} is a whole number: the exact root lies between " \
-                    f"{math.floor(quantity.magnitude)} and {math.ceil(quantity.magnitude)}"
+            whole = (math.floor(quantity.magnitude), math.ceil(quantity.magnitude))
         inputs = tuple(sorted({q, *(n for n in _upstream_known(model, q, plan.known, x)
                                     if n != x)}))
-        result[x] = Step(x, quantity, "solved", rule.id, formula, inputs, rule.source, note)
+        result[x] = Step(x, quantity, Method.SOLVED, rule.id, f"{q} = {rule.expr.text}", inputs,
+                         rule.source, solver=method, pinned_by=q, pinned_value=steps[q].value,
+                         through=tuple(_chain(model, q, x, plan.known)), whole_between=whole)
     return result
 
 
@@ -127,12 +125,8 @@ def _with_closed_form(model, step: Step, q: str, steps) -> Step:
     if closed is None:
         return step
     formula, inputs = closed
-    method, _, *rest = step.note.split("; ")
-    chain = step.formula.split("(solved for ", 1)[1].rstrip(")")
-    note = "; ".join([method, f"{q} = {format_quantity(steps[q].value)}, rule {step.rule} "
-                              f"rearranged for {chain}", *rest])
-    return dataclasses.replace(step, formula=f"{step.name} = {formula}", inputs=inputs,
-                               note=note)
+    return dataclasses.replace(step, equation=f"{step.name} = {formula}", inputs=inputs,
+                               rearranged=True)
 
 
 def closed_form(model, q: str, x: str, at: dict[str, float]):
@@ -227,10 +221,9 @@ def _solve_one(model, x, residual, fallback, block):
                                  f"asked for; fix another input, or use seek for the largest "
                                  f"or smallest such {x}") from None
     if roots is not None and len(roots) == 1:
-        return roots[0], "solved symbolically"
+        return roots[0], Solver.SYMBOLIC
     guess = to_base(fallback[x].value) if x in fallback else None
-    return _bracketed_root(residual, X, low, high, guess, x, qdef, block), \
-        "solved numerically (bracketed root)"
+    return _bracketed_root(residual, X, low, high, guess, x, qdef, block), Solver.BRACKETED
 
 
 class _Flat(Exception):
@@ -340,4 +333,4 @@ def _solve_many(model, unknowns, residuals, fallback):
     if not sol.success or np.max(np.abs(scaled(sol.x))) > 1e-9:
         raise NoSolutionError(", ".join(unknowns), f"the joint equations did not converge "
                                                    f"({sol.message})")
-    return dict(zip(unknowns, sol.x * scale)), "solved numerically (joint root)"
+    return dict(zip(unknowns, sol.x * scale)), Solver.JOINT

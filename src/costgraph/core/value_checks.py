@@ -14,6 +14,7 @@ import math
 from ..errors import InvalidValueError
 from ..lang.expr import PintBackend, translate
 from ..units import format_quantity
+from .provenance import Method
 
 
 def evaluate(model, rule, steps):
@@ -72,11 +73,11 @@ def _zero_origin(steps, name: str, seen=()) -> str:
 
 def _origin(step) -> str:
     """Where a value came from, in words: 'given', 'preset h200', 'derived by rule x'."""
-    if step.kind == "preset":
-        return f"preset {(step.source or '').split(';')[0]}:"
-    if step.kind in ("derived", "solved"):
-        return f"{step.kind} by rule {step.rule}:"
-    return f"{step.kind}"
+    if step.method is Method.PRESET:
+        return f"preset {step.preset}:"
+    if step.method in (Method.DERIVED, Method.SOLVED):
+        return f"{step.method} by rule {step.rule}:"
+    return f"{step.method}"
 
 
 def _inputs(rule, steps) -> str:

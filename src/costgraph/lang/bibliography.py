@@ -25,7 +25,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic import model_validator
 
-from ..errors import UnknownSourceError, closest
+from ..errors import UnknownSourceError, did_you_mean
 
 BIBLIOGRAPHY_FILE = "sources.yaml"
 KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -320,9 +320,8 @@ def cite_all(entries: dict[str, SourceEntry], label: str, description: str, load
             return
         for c in citations:
             if c.key not in entries:
-                hint = closest(c.key, entries)
-                problem(file, item, f"source cites unknown key [{c.key}]" + (
-                    f"; did you mean {', '.join(hint)}?" if hint else
+                problem(file, item, f"source cites unknown key [{c.key}]" + did_you_mean(
+                    c.key, entries,
                     f" (add it to {label}, or list the keys with `costgraph sources`)"))
             else:
                 cited[c.key].append(Citer(item, file, c.locator, tuple(values)))

@@ -18,7 +18,7 @@ from .bibliography import bibliography
 from .definitions import (SCENARIO_KIND, ConstraintDef, KindDef, PresetDef, PresetValue,
                           QuantityDef, RuleDef, RuleSet, default_kinds)
 from ..errors import (DimensionError, ExpressionError, Problem, RuleSetError, ValueTextError,
-                     ascii_hint, closest)
+                     ascii_hint, did_you_mean)
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
 from .rule_files import KINDS_FILE, fingerprint, read_files
@@ -348,9 +348,7 @@ class _Loader:
 
 
 def _unknown(name, known, verb, kind="quantity"):
-    hint = closest(name, known)
-    suggestion = f"; did you mean {', '.join(hint)}?" if hint else ""
-    return f"{verb} unknown {kind} '{name}'{suggestion}{ascii_hint(name)}"
+    return f"{verb} unknown {kind} '{name}'{did_you_mean(name, known)}{ascii_hint(name)}"
 
 
 def _bound(value, unit):

@@ -36,7 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..lang.bibliography import parse_source
-from ..errors import CostgraphError, MeasurementsFileError, closest
+from ..errors import CostgraphError, MeasurementsFileError, did_you_mean
 from ..units import format_quantity, parse_quantity
 
 Raw = Union[str, int, float]
@@ -364,9 +364,8 @@ class _Reader:
         known = self.model.ruleset.presets
         for name in names:
             if name not in known:
-                hint = closest(name, known)
-                more = f"; did you mean {', '.join(hint)}?" if hint else ""
-                self.problems.append(f"{item}: unknown preset '{name}'{more}")
+                self.problems.append(f"{item}: unknown preset '{name}'"
+                                     f"{did_you_mean(name, known)}")
         return tuple(names)
 
     def metric(self, item, name) -> Metric | None:
@@ -374,10 +373,8 @@ class _Reader:
             self.problems.append(f"{item}: no metric: give one of {', '.join(METRICS)}")
             return None
         if name not in METRICS:
-            hint = closest(name, METRICS)
-            more = f"did you mean {', '.join(hint)}?" if hint else \
-                f"the metrics are {', '.join(METRICS)}"
-            self.problems.append(f"{item}: unknown metric '{name}'; {more}")
+            more = did_you_mean(name, METRICS, f"; the metrics are {', '.join(METRICS)}")
+            self.problems.append(f"{item}: unknown metric '{name}'{more}")
             return None
         metric = METRICS[name]
         if metric.quantity not in self.model.ruleset.quantities:
@@ -446,9 +443,7 @@ class _Reader:
             return text
         for c in citations:
             if c.key not in bib.entries:
-                hint = closest(c.key, bib.entries)
-                more = f"; did you mean {', '.join(hint)}?" if hint else \
-                    f" (add it to {bib.file})"
+                more = did_you_mean(c.key, bib.entries, f" (add it to {bib.file})")
                 self.problems.append(f"{item}: source cites unknown key [{c.key}]{more}")
         return text
 

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from enum import StrEnum
 from html import escape
 
 from ...core.provenance import ConstraintStatus, Result, constraints_html
 from ...units import format_number, format_quantity, format_unit, to_base
 from .closed_form import ClosedForm, closed_form
+
+
+class Sense(StrEnum):
+    """Which way a seek moves its objective; the values are the words it is asked in."""
+
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
 
 
 @dataclass(frozen=True)
@@ -22,7 +30,7 @@ class SeekResult:
     """
 
     objective: str
-    sense: str  # "maximize" or "minimize"
+    sense: Sense
     value: object
     point: dict
     binding: tuple[ConstraintStatus, ...]
@@ -72,7 +80,7 @@ class SeekResult:
         """JSON-ready: the optimum, what binds, every constraint and the full result."""
         closed = self.closed_form
         return {
-            "objective": self.objective, "sense": self.sense,
+            "objective": self.objective, "sense": self.sense.value,
             "value": _quantity_dict(self.value),
             "point": {n: _quantity_dict(q) for n, q in self.point.items()},
             "binding": [c.to_dict() for c in self.binding],
@@ -91,7 +99,7 @@ class SeekResult:
 
     def _repr_html_(self) -> str:
         """For notebooks: the optimum, the point, and every constraint (binding marked)."""
-        word = "maximum" if self.sense == "maximize" else "minimum"
+        word = "maximum" if self.sense is Sense.MAXIMIZE else "minimum"
         rows = "".join(f"<tr><td>{escape(n)}</td><td>{escape(format_quantity(q))}</td></tr>"
                        for n, q in self.point.items())
         return (f"<p><strong>{word} {escape(self.objective)} = "

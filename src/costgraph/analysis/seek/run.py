@@ -30,9 +30,10 @@ from ...core.compile import numpy_function
 from ...errors import InfeasibleError, QueryError, UnboundedError, UnknownQuantityError
 from ...lang.expr import SympyBackend, translate
 from ...core.provenance import ConstraintStatus
+from ...core.slack import relative_slack
 from ...lang.rules import ConstraintDef
 from .choices import allowed_choices, choice_variable, chosen, on_choices
-from .result import SeekResult
+from .result import SeekResult, Sense
 from .search import Problem, Variable, search
 from ...units import Quantity, base_factor, format_number, format_quantity, to_base
 
@@ -141,7 +142,7 @@ def _closest_within_declared(model, query, evaluate):
 @dataclass(frozen=True)
 class _Query:
     objective: str
-    sense: str
+    sense: Sense
     variables: tuple[Variable, ...]
     bounds: dict
     constraints: tuple[ConstraintDef, ...]
@@ -159,8 +160,8 @@ class _Query:
         if (maximize is None) == (minimize is None):
             raise QueryError("seek", "give exactly one of maximize= or minimize=, "
                                      "e.g. maximize='context_len'")
-        objective, sense = (maximize, "maximize") if maximize is not None else \
-            (minimize, "minimize")
+        objective, sense = (maximize, Sense.MAXIMIZE) if maximize is not None else \
+            (minimize, Sense.MINIMIZE)
         quantities = model.ruleset.quantities
         if objective not in quantities:
             raise UnknownQuantityError(objective, list(quantities), "seek objective")
@@ -332,7 +333,7 @@ def _evaluator(model, query: _Query):
     sides = [_cached(model, ("constraint", c.id, c.expr.text), lambda c=c: _sides(model, c))
              for c in query.constraints]
     factors = {n: base_factor(model.ruleset.quantities[n].unit)[0] for n in (*decision, *find)}
-    sign = 1.0 if query.sense == "maximize" else -1.0
+    sign = 1.0 if query.sense is Sense.MAXIMIZE else -1.0
 
     def evaluate(points):
         arrays = dict(zip(decision, np.broadcast_arrays(*(np.asarray(points[n], float)
@@ -359,21 +360,15 @@ def _sides(model, cdef):
     args = [model.symbols[n] for n in names]
     lhs, rhs = (numpy_function(args, translate(cdef.expr.part(side), backend))
                 for side in (left, right))
-    return names, lhs, rhs, op in ("<=", "<")
+    return names, lhs, rhs, op
 
 
 def _margin(fn, base, constants):
-    """Relative slack: (right - left) / |right| for <=, mirrored for >=; >= 0 where it holds.
-
-    Against a right side of zero the slack is absolute (its sign is what matters).
-    """
-    names, lhs, rhs, upper = fn
+    """The relative slack (``core.slack``) of a constraint's sides at the points."""
+    names, lhs, rhs, op = fn
     values = [base[n] if n in base else constants[n] for n in names]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        left, right = np.asarray(lhs(*values), float), np.asarray(rhs(*values), float)
-        diff = right - left if upper else left - right
-        size = np.abs(right)
-        return np.where(size > 0, diff / np.where(size > 0, size, 1.0), diff)
+        return relative_slack(lhs(*values), rhs(*values), op)
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -471,7 +466,7 @@ def _unbounded(query: _Query, name: str, side: str) -> UnboundedError:
         reason = (f"{name} has no {side} bound and no constraint limits it; give it one in "
                   f"vary={{'{name}': (low, high)}} or add a constraint on it")
     else:
-        moving = "rising" if query.sense == "maximize" else "falling"
+        moving = "rising" if query.sense is Sense.MAXIMIZE else "falling"
         towards = "grows" if side == "upper" else "falls"
         reason = (f"it keeps {moving} as {name} {towards} without limit; give {name} {bound} "
                   f"bound in vary={{'{name}': (low, high)}} or add a constraint that limits it")

@@ -1,0 +1,57 @@
+"""The one definition of a constraint's slack and of when a constraint binds.
+
+A constraint ``left <= right`` (or ``<``) has the slack ``right - left``, and ``left >= right``
+(or ``>``) has ``left - right``: positive while it holds, negative by how much it fails. The
+relative slack divides by the size of the right side, so that constraints in different units
+compare; against a right side of zero (``headroom >= 0 GB``) it stays absolute, in base units,
+since there only its sign says anything. A constraint binds
+when its two sides agree to ``BINDING_RTOL``. The exact path (``ConstraintStatus``), the
+compiled path (``CompiledFunction.margins``), seek, sweep and the diagrams all read these.
+
+>>> slack(3.0, 5.0, "<=")
+2.0
+>>> float(relative_slack(6.0, 5.0, "<="))
+-0.2
+>>> binds(1.0 + 1e-9)
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+BINDING_RTOL = 1e-6  # two sides that agree this closely leave no slack
+
+
+def is_upper(op: str) -> bool:
+    """Whether ``op`` bounds its left side from above (``<=`` or ``<``)."""
+    return op in ("<=", "<")
+
+
+def slack(left, right, op: str):
+    """How far ``left op right`` is from failing, in the sides' own unit (< 0: it fails).
+
+    Works alike on numbers, pint quantities, numpy arrays and sympy expressions.
+    """
+    return right - left if is_upper(op) else left - right
+
+
+def relative_slack(left, right, op: str) -> np.ndarray:
+    """The slack over ``|right|`` (the slack itself where the right side is zero), as numpy."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        left, right = np.asarray(left, float), np.asarray(right, float)
+        diff = slack(left, right, op)
+        size = np.abs(right)
+        return np.where(size > 0, diff / np.where(size > 0, size, 1.0), diff)
+
+
+def relative_slack_expr(left: sympy.Expr, right: sympy.Expr, op: str) -> sympy.Expr:
+    """``relative_slack`` as a sympy expression, for a function compiled from it."""
+    diff = slack(left, right, op)
+    return sympy.Piecewise((diff / sympy.Abs(right), sympy.Ne(right, 0)), (diff, True))
+
+
+def binds(ratio: float | None) -> bool:
+    """Whether a constraint whose sides stand at ``ratio`` (left / right) has no slack left."""
+    return ratio is not None and abs(ratio - 1) <= BINDING_RTOL

@@ -25,9 +25,10 @@ from typing import Union
 
 import pint
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ..errors import ClaimsFileError, CostgraphError, did_you_mean
+from ..lang.schema import Schema, entry_place, schema_text
 from ..units import Quantity, format_quantity, parse_quantity
 
 DEFAULT_TOLERANCE = 0.02  # 2%: published figures are usually rounded to 2-3 digits
@@ -37,11 +38,7 @@ _NUMBER = re.compile(r"^\s*([-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 Raw = Union[str, int, float]
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ReferenceSpec(_Schema):
+class ReferenceSpec(Schema):
     """What a ratio claim divides by: a quantity (default: the claim's) in a configuration."""
 
     quantity: str | None = None
@@ -49,7 +46,7 @@ class ReferenceSpec(_Schema):
     presets: list[str] | None = None
 
 
-class ClaimSpec(_Schema):
+class ClaimSpec(Schema):
     id: str = Field(min_length=1)
     where: str = ""
     quote: str | None = None
@@ -62,13 +59,13 @@ class ClaimSpec(_Schema):
     note: str | None = None
 
 
-class DefaultsSpec(_Schema):
+class DefaultsSpec(Schema):
     presets: list[str] | None = None
     tolerance: Raw | None = None
     given: dict[str, Raw] = {}
 
 
-class ClaimsFileSpec(_Schema):
+class ClaimsFileSpec(Schema):
     source: str = Field(min_length=1)
     description: str | None = None
     defaults: DefaultsSpec = DefaultsSpec()
@@ -395,20 +392,12 @@ def _schema_problems(data, errors) -> list[str]:
 
 
 def _schema_problem(data, err) -> str:
-    loc = list(err["loc"])
+    loc = tuple(err["loc"])
     where = ""
-    if len(loc) >= 2 and loc[0] == "claims" and isinstance(loc[1], int):
-        entries = data.get("claims") or []
-        entry = entries[loc[1]] if loc[1] < len(entries) else None
-        cid = entry.get("id") if isinstance(entry, dict) else None
-        where = f"claim {cid or '#' + str(loc[1] + 1)}"
-        loc = loc[2:]
+    entry = entry_place(data, loc, "claims", "claim")
+    if entry is not None:
+        where, loc = entry
     key = str(loc[0]) if loc else ""  # deeper parts name pydantic's union branches
-    if err["type"] == "extra_forbidden":
-        text = "unknown key (see docs/audit.md for the format)"
-    elif err["type"] == "missing":
-        text = "required key is missing"
-    else:
-        text = err["msg"]
+    text = schema_text(err, "see docs/audit.md for the format")
     head = " ".join(p for p in (where, f"key {key}" if key else "") if p)
     return f"{head}: {text}" if head else text

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from .bibliography import BIBLIOGRAPHY_FILE
 from ..errors import Problem, RuleSetError
 from .schema import (ConstraintSpec, KindsFileSpec, PresetFileSpec, PresetSpec, QuantitySpec,
-                     RuleFileSpec, RuleSpec)
+                     RuleFileSpec, RuleSpec, entry_place, schema_text)
 from .yaml_reader import YamlDocument, parse_yaml, read_text
 
 
@@ -214,15 +214,11 @@ def _location(data, loc) -> str:
     if not loc:
         return ""
     head = loc[0]
-    if head == "rules" and len(loc) > 1 and isinstance(loc[1], int):
-        rules = data.get("rules") or []
-        rid = rules[loc[1]].get("id") if loc[1] < len(rules) and isinstance(
-            rules[loc[1]], dict) else None
-        rest = ".".join(str(p) for p in loc[2:])
-        return f"rule {rid or '#' + str(loc[1] + 1)}" + (f" key {rest}" if rest else "")
-    if head == "constraints" and len(loc) > 1 and isinstance(loc[1], int):
-        return f"constraint #{loc[1] + 1}" + (f" key {'.'.join(map(str, loc[2:]))}"
-                                              if loc[2:] else "")
+    entry = entry_place(data, loc, "rules", "rule") or \
+        entry_place(data, loc, "constraints", "constraint", by_id=False)
+    if entry is not None:
+        place, rest = entry
+        return place + (f" key {'.'.join(map(str, rest))}" if rest else "")
     if head in ("quantities", "presets") and len(loc) > 1:
         rest = ".".join(str(p) for p in loc[2:] if not str(p).startswith(("str", "float",
                                                                           "PresetValue")))
@@ -232,11 +228,7 @@ def _location(data, loc) -> str:
 
 
 def _pydantic_text(err) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown key (check the spelling against rules/README.md)"
-    if err["type"] == "missing":
-        return "required key is missing"
-    return err["msg"]
+    return schema_text(err, "check the spelling against rules/README.md")
 
 
 def _anchor_finder(label: str, texts: dict[str, str]):

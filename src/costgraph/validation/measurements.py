@@ -33,10 +33,11 @@ from typing import Union
 
 import pint
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ..lang.bibliography import parse_source
 from ..errors import CostgraphError, MeasurementsFileError, did_you_mean
+from ..lang.schema import Schema, schema_text
 from ..units import format_quantity, parse_quantity
 
 Raw = Union[str, int, float]
@@ -120,11 +121,7 @@ METRICS = {m.name: m for m in (
 # --- the file format ------------------------------------------------------------------------
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class GivenSpec(_Schema):
+class GivenSpec(Schema):
     """A given value that is not known exactly: the value used, and the range it may span."""
 
     value: Raw
@@ -133,7 +130,7 @@ class GivenSpec(_Schema):
     note: str | None = None
 
 
-class PointSpec(_Schema):
+class PointSpec(Schema):
     id: str = Field(min_length=1)
     presets: list[str] | None = None
     stack: str | None = None  # the stack preset of the software measured, after the presets
@@ -150,7 +147,7 @@ class PointSpec(_Schema):
     note: str | None = None
 
 
-class DefaultsSpec(_Schema):
+class DefaultsSpec(Schema):
     presets: list[str] | None = None
     stack: str | None = None
     given: dict[str, Raw | GivenSpec] = {}
@@ -161,7 +158,7 @@ class DefaultsSpec(_Schema):
     source: str | None = None
 
 
-class MeasurementsFileSpec(_Schema):
+class MeasurementsFileSpec(Schema):
     """The file's top level; each point is checked on its own (``PointSpec``), so one
     point's mistake hides no other's."""
 
@@ -471,12 +468,7 @@ def _schema_problems(errors, where: str = "") -> list[str]:
         # deeper parts of a location name pydantic's union branches (str, int, GivenSpec)
         key = ".".join(str(p) for p in err["loc"][:2] if not str(p)[:1].isupper()
                        and str(p) not in ("str", "int", "float"))
-        if err["type"] == "extra_forbidden":
-            text = "unknown key (see docs/validation.md for the format)"
-        elif err["type"] == "missing":
-            text = "required key is missing"
-        else:
-            text = err["msg"]
+        text = schema_text(err, "see docs/validation.md for the format")
         head = " ".join(p for p in (where, f"key {key}" if key else "") if p)
         out.append(f"{head}: {text}" if head else text)
     return out

@@ -14,7 +14,8 @@ def test_slack_is_positive_while_the_constraint_holds(op, left, right, expected)
 
 def test_relative_slack_divides_by_the_right_side_unless_it_is_zero():
     assert relative_slack([6.0, 4.0], [5.0, 5.0], "<=").tolist() == pytest.approx([-0.2, 0.2])
-    assert float(relative_slack(-3.0, 0.0, ">=")) == -3.0  # against zero only the sign counts
+    assert float(relative_slack(-3.0, 0.0, ">=")) == -1.0  # against zero, over the left side
+    assert float(relative_slack(-3.0, 0.0, ">=", zero_right="absolute")) == -3.0
     assert np.isnan(relative_slack(np.nan, 1.0, "<="))
 
 

@@ -3,8 +3,7 @@
 A constraint ``left <= right`` (or ``<``) has the slack ``right - left``, and ``left >= right``
 (or ``>``) has ``left - right``: positive while it holds, negative by how much it fails. The
 relative slack divides by the size of the right side, so that constraints in different units
-compare; against a right side of zero (``headroom >= 0 GB``) it stays absolute, in base units,
-since there only its sign says anything. A constraint binds
+compare; against a right side of zero (``headroom >= 0 GB``) by the size of the left. A constraint binds
 when its two sides agree to ``BINDING_RTOL``. The exact path (``ConstraintStatus``), the
 compiled path (``CompiledFunction.margins``), seek, sweep and the diagrams all read these.
 
@@ -37,19 +36,28 @@ def slack(left, right, op: str):
     return right - left if is_upper(op) else left - right
 
 
-def relative_slack(left, right, op: str) -> np.ndarray:
-    """The slack over ``|right|`` (the slack itself where the right side is zero), as numpy."""
+def relative_slack(left, right, op: str, *, zero_right: str = "left") -> np.ndarray:
+    """The slack over ``|right|``, as numpy.
+
+    Where the right side is zero it is over ``|left|`` (``zero_right="left"``: ``headroom >=
+    0 GB`` reads +1 or -1), or the slack itself (``zero_right="absolute"``): a search needs a
+    margin that goes on falling as a right side it moves shrinks to zero, where one over the
+    left would jump back to -1 and make the margin look non-monotone.
+    """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         left, right = np.asarray(left, float), np.asarray(right, float)
         diff = slack(left, right, op)
         size = np.abs(right)
+        if zero_right == "left":
+            size = np.where(size > 0, size, np.abs(left))
         return np.where(size > 0, diff / np.where(size > 0, size, 1.0), diff)
 
 
 def relative_slack_expr(left: sympy.Expr, right: sympy.Expr, op: str) -> sympy.Expr:
-    """``relative_slack`` as a sympy expression, for a function compiled from it."""
+    """``relative_slack`` (over the left side against zero) as a sympy expression."""
     diff = slack(left, right, op)
-    return sympy.Piecewise((diff / sympy.Abs(right), sympy.Ne(right, 0)), (diff, True))
+    return sympy.Piecewise((diff / sympy.Abs(right), sympy.Ne(right, 0)),
+                           (diff / sympy.Abs(left), sympy.Ne(left, 0)), (0, True))
 
 
 def binds(ratio: float | None) -> bool:

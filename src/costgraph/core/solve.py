@@ -20,13 +20,12 @@ from ..errors import ConflictError, NoSolutionError
 from ..lang.expr import PintBackend, translate
 from .plan import Block, Plan, active_branches
 from .provenance import Method, Solver, Step
-from ..quiet import silenced
 from ..units import base_factor, format_quantity, from_base, to_base
+from .symbolic import guarded_solve, solvable
 from .value_checks import check_derived, evaluate
 
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
 _BRANCHY = (sympy.Max, sympy.Min)
-_NO_SYMBOLIC = (sympy.Piecewise, sympy.ceiling, sympy.floor)
 _BRENTQ_RTOL = 4 * np.finfo(float).eps  # the tightest scipy's brentq accepts (it refuses less)
 
 
@@ -157,15 +156,10 @@ def rearranged(expr, target, unknown):
 
 @functools.lru_cache(maxsize=512)
 def _rearrange_cached(expr, target, unknown):
-    if expr.has(*_NO_SYMBOLIC) or sympy.count_ops(expr) > 200 or \
-            any(a.has(unknown) for a in expr.atoms(sympy.exp, sympy.log)):
-        return None  # sympy.solve with the unknown inside exp/log can run for minutes
-    try:
-        with silenced():
-            solutions = sympy.solve(sympy.Eq(target, expr), unknown)
-    except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
+    if not solvable(expr, unknown, 200):
         return None
-    if len(solutions) != 1 or sympy.count_ops(solutions[0]) > 120:
+    solutions = guarded_solve(sympy.Eq(target, expr), unknown)
+    if solutions is None or len(solutions) != 1 or sympy.count_ops(solutions[0]) > 120:
         return None
     return solutions[0]
 
@@ -232,10 +226,8 @@ class _Flat(Exception):
 
 def _symbolic_roots(residual, X, low, high):
     """Admissible roots from sympy, or None when sympy cannot be relied on here."""
-    if residual.has(*_NO_SYMBOLIC) or sympy.count_ops(residual) > 400:
+    if not solvable(residual, X, 400):
         return None
-    if any(a.has(X) for a in residual.atoms(sympy.exp, sympy.log)):
-        return None  # with float coefficients sympy.solve may expand exp(c*X) into a vast polynomial
     branchy = sorted({a for a in residual.atoms(*_BRANCHY) if a.has(X)}, key=str)
     if len(branchy) > 3:
         return None
@@ -247,10 +239,8 @@ def _symbolic_roots(residual, X, low, high):
         if not branch.has(X) and abs(float(branch)) < 1e-9:
             # on this branch the given value holds whatever X is: no single answer
             raise _Flat()
-        try:
-            with silenced():
-                candidates = sympy.solve(branch, X)
-        except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
+        candidates = guarded_solve(branch, X)
+        if candidates is None:
             return None
         for root in candidates:
             try:

@@ -21,7 +21,7 @@ from sympy.printing.str import StrPrinter
 from ...lang.expr import SympyBackend, translate
 from ...errors import NoSolutionError
 from ...core.plan import active_branches
-from ...quiet import silenced
+from ...core.symbolic import guarded_solve, solvable
 from ...units import format_quantity, format_unit, from_base
 
 MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
@@ -111,10 +111,8 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
         equation = active_branches(equation, numbers)
     except (TypeError, NoSolutionError):  # a value missing, or no where() branch holds
         return None
-    if equation.has(sympy.ceiling, sympy.floor) or \
-            any(a.has(x) for a in equation.atoms(sympy.exp, sympy.log)) or \
-            sympy.count_ops(equation) > MAX_OPS:
-        return None  # exp/log of the variable: sympy.solve can run for minutes
+    if not solvable(equation, x, MAX_OPS):
+        return None
     root = _root(equation, x, numbers, values[variable], qdef, optimum)
     if root is None:
         return None
@@ -127,10 +125,8 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
 
 def _root(equation, x, numbers, x_base, qdef, optimum):
     """The root of ``equation`` in ``x`` that is the optimum (within a whole step, if whole)."""
-    try:
-        with silenced():
-            roots = sympy.solve(equation, x, rational=False)
-    except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
+    roots = guarded_solve(equation, x, rational=False)
+    if roots is None:
         return None
     others = {s: v for s, v in numbers.items() if s != x}
     found = []

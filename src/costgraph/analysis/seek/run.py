@@ -368,7 +368,7 @@ def _margin(fn, base, constants):
     names, lhs, rhs, op = fn
     values = [base[n] if n in base else constants[n] for n in names]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return relative_slack(lhs(*values), rhs(*values), op)
+        return relative_slack(lhs(*values), rhs(*values), op, zero_right="absolute")
 
 
 # --- answers ----------------------------------------------------------------------------------

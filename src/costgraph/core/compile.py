@@ -17,6 +17,7 @@ import sympy
 
 from ..errors import NoSolutionError, UnknownQuantityError
 from ..lang.expr import SympyBackend, translate
+from .roots import sign_root
 from .slack import relative_slack_expr
 from .solve import rearranged
 from ..units import base_factor, to_base
@@ -189,8 +190,8 @@ def _evaluate(fn, base, solved, shape):
         return np.broadcast_to(np.asarray(fn(*base, *solved), dtype=float), shape)
 
 
-def _vector_root(stage: _Stage, base, solved, shape, points: int = 64, iterations: int = 200):
-    """Per element: the first sign change on a log grid, then bisection in log space."""
+def _vector_root(stage: _Stage, base, solved, shape, points: int = 64):
+    """Per element: the first sign change on a log grid, then ``core.roots.sign_root``."""
     low = max(stage.low, 1e-12) if stage.low >= 0 else 1e-12
     high = min(stage.high, 1e15)
     grid = np.geomspace(low, high, points)
@@ -209,18 +210,12 @@ def _vector_root(stage: _Stage, base, solved, shape, points: int = 64, iteration
                     prev) & np.isfinite(value)
                 lo[hit], hi[hit] = grid[i - 1], x
             prev = value
-        a, b = np.log(lo), np.log(hi)
-        fa = stage.residual(np.exp(a), *flat_inputs, *flat_solved)
-        for _ in range(iterations):
-            mid = 0.5 * (a + b)
-            fm = stage.residual(np.exp(mid), *flat_inputs, *flat_solved)
-            left = np.sign(fm) == np.sign(fa)
-            a = np.where(left, mid, a)
-            fa = np.where(left, fm, fa)
-            b = np.where(left, b, mid)
-            if np.nanmax(np.abs(b - a), initial=0.0) < 1e-15:
-                break
-    return np.exp(0.5 * (a + b)).reshape(shape)
+
+    def residual(rows, x):
+        return stage.residual(x, *(b[rows] for b in flat_inputs),
+                              *(s[rows] for s in flat_solved))
+
+    return sign_root(residual, lo, hi).reshape(shape)
 
 
 def forward_expressions(ruleset, symbols) -> dict:

@@ -21,12 +21,12 @@ from ..lang.expr import PintBackend, translate
 from .plan import Block, Plan, active_branches
 from .provenance import Method, Solver, Step
 from ..units import base_factor, format_quantity, from_base, to_base
+from .roots import sign_root
 from .symbolic import guarded_solve, solvable
 from .value_checks import check_derived, evaluate
 
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
 _BRANCHY = (sympy.Max, sympy.Min)
-_BRENTQ_RTOL = 4 * np.finfo(float).eps  # the tightest scipy's brentq accepts (it refuses less)
 
 
 def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[dict, dict]:
@@ -279,16 +279,9 @@ def _bracketed_root(residual, X, low, high, guess, x, qdef, block):
     crossings = [i for i in range(len(grid) - 1) if finite[i] and finite[i + 1]
                  and signs[i] * signs[i + 1] <= 0 and signs[i] != signs[i + 1]]
     exact = [grid[i] for i in range(len(grid)) if finite[i] and values[i] == 0]
-    roots = list(exact)
-    from scipy import optimize  # imported here: only inverted, non-symbolic solves need it
-
-    g = sympy.lambdify(X, residual, "math")
-    for i in crossings:
-        if values[i] == 0 or values[i + 1] == 0:
-            continue
-        roots.append(optimize.brentq(g, grid[i], grid[i + 1], xtol=1e-300, rtol=_BRENTQ_RTOL,
-                                     maxiter=500))
-    roots = sorted(set(roots))
+    inside = np.array([i for i in crossings if values[i] != 0 and values[i + 1] != 0], int)
+    found = sign_root(lambda rows, x: f(x), grid[inside], grid[inside + 1])
+    roots = sorted(set(exact) | {float(r) for r in found})
     q = block.equations[0]
     span = f"[{format_quantity(from_base(grid[0], qdef.unit))}, " \
            f"{format_quantity(from_base(grid[-1], qdef.unit))}]"

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 from .core.engine import Engine
 from .errors import Problem, RuleSetError, UnknownSourceError
 from .lang.bibliography import SourceEntry
+from .lang.rule_files import bundled_rules_path
 from .lang.rules import fingerprint, load_ruleset
 
 if TYPE_CHECKING:
@@ -32,12 +32,6 @@ if TYPE_CHECKING:
     from .validation.validate import ValidationReport
 
 
-def bundled_rules_path() -> Path:
-    """Where the rules shipped with costgraph live (installed, or in a source checkout)."""
-    spec = importlib.util.find_spec("costgraph.bundled_rules")
-    if spec is not None and spec.submodule_search_locations:
-        return Path(list(spec.submodule_search_locations)[0])
-    return Path(__file__).resolve().parents[2] / "rules"
 
 
 _CACHE: dict[Path, tuple[tuple, "Model"]] = {}  # folder -> (fingerprint, model)

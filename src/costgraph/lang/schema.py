@@ -111,6 +111,20 @@ class PresetFileSpec(Schema):
     presets: dict[str, PresetSpec]
 
 
+class ChartScenarioSpec(Schema):
+    presets: list[str] = []  # applied after the chart's base presets
+    given: dict[str, str | int | float] = {}
+
+
+class StackChartSpec(Schema):
+    scenarios: dict[str, ChartScenarioSpec] = Field(min_length=1)  # label -> configuration
+
+
+class ChartsFileSpec(Schema):
+    description: str = Field(min_length=1)
+    stack: StackChartSpec | None = None
+
+
 class KindSpec(Schema):
     description: str = Field(min_length=1)
     compose: Literal["replace", "merge"] = "replace"

@@ -27,6 +27,8 @@ holds), each labelled as such.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -39,6 +41,9 @@ from .levers import Z95, leaf_inputs
 from ..core.provenance import ConstraintStatus, infeasible_line
 from ..table import Table, frozen_array, frozen_mapping
 from ..units import Quantity, format_number, format_quantity, format_unit
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
 
@@ -281,7 +286,7 @@ class UncertaintyResult:
         return "\n".join(lines)
 
 
-def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None = 0,
+def uncertainty(model: Engine, target: str, *, samples: int = 100_000, seed: int | None = 0,
                 presets=None, given: Mapping | None = None, inputs=None,
                 constraints="declared") -> UncertaintyResult:
     """Draw every ranged input of ``target`` and report the target's spread.
@@ -343,7 +348,7 @@ def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None 
         frozen_mapping({c: frozen_array(v) for c, v in sorted(violations.items())}), statuses)
 
 
-def input_distributions(model, target, presets=None, given=None, inputs=None):
+def input_distributions(model: Engine, target, presets=None, given=None, inputs=None):
     """The ranged leaf inputs of ``target`` at the scenario, as InputDistributions."""
     from ..lang.scenario import resolve_presets
 
@@ -376,7 +381,7 @@ def _has_range(value) -> bool:
     return (value.low is not None and value.high is not None) or value.sd is not None
 
 
-def _distribution(model, name, scenario_value) -> InputDistribution:
+def _distribution(model: Engine, name, scenario_value) -> InputDistribution:
     q = model.ruleset.quantities[name]
     v = scenario_value.value
 

@@ -17,6 +17,8 @@ is the claim's verdict (NOT MODELLED, UNIT MISMATCH).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import decimal
 import re
 from dataclasses import dataclass, field
@@ -30,6 +32,9 @@ from pydantic import Field, ValidationError
 from ..errors import ClaimsFileError, CostgraphError, did_you_mean
 from ..lang.schema import Schema, entry_place, schema_text
 from ..units import Quantity, format_quantity, parse_quantity
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 DEFAULT_TOLERANCE = 0.02  # 2%: published figures are usually rounded to 2-3 digits
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -180,7 +185,7 @@ def _text(value) -> str:
 # --- reading ----------------------------------------------------------------------------
 
 
-def read_claims(model, claims, presets=None) -> ClaimsFile:
+def read_claims(model: Engine, claims, presets=None) -> ClaimsFile:
     """Read and check a claims file (a path, or the mapping it holds).
 
     ``presets``, when given, replaces the file's default presets: claims that use the
@@ -208,7 +213,7 @@ def read_claims(model, claims, presets=None) -> ClaimsFile:
 
 
 class _Reader:
-    def __init__(self, model, path, spec: ClaimsFileSpec, override):
+    def __init__(self, model: Engine, path, spec: ClaimsFileSpec, override):
         self.model, self.path, self.spec = model, path, spec
         self.problems: list[str] = []
         file_presets = tuple(spec.defaults.presets or ())

@@ -9,6 +9,8 @@ queries compile too. Results come back in the outputs' declared units.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import functools
 from dataclasses import dataclass
 
@@ -21,6 +23,9 @@ from .roots import sign_root
 from .slack import relative_slack_expr
 from .solve import rearranged
 from ..units import base_factor, to_base
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 _cg_max = sympy.Function("cg_max")
 _cg_min = sympy.Function("cg_min")
@@ -51,7 +56,7 @@ class CompiledFunction:
     is NaN in every output and margin (so it never counts as feasible).
     """
 
-    def __init__(self, model, find, inputs, known_values, single: bool, constraints=(),
+    def __init__(self, model: Engine, find, inputs, known_values, single: bool, constraints=(),
                  fallback=None, movers=()):
         self.model = model
         self.constraints = tuple(constraints)

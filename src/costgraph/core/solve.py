@@ -8,6 +8,8 @@ min/max), and by bracketed root-finding otherwise.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dataclasses
 import functools
 import itertools
@@ -25,11 +27,15 @@ from .roots import sign_root
 from .symbolic import guarded_solve, solvable
 from .value_checks import check_derived, evaluate
 
+if TYPE_CHECKING:
+    from .engine import Engine
+
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
 _BRANCHY = (sympy.Max, sympy.Min)
 
 
-def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[dict, dict]:
+def execute(model: Engine, plan: Plan, steps: dict[str, Step],
+            fallback: dict) -> tuple[dict, dict]:
     """Run ``plan`` from the known ``steps``; returns (steps, overrides)."""
     steps = dict(steps)
     for name in plan.defaulted:
@@ -54,11 +60,11 @@ def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[
     return steps, overrides
 
 
-def _evaluate(model, rule, steps):
+def _evaluate(model: Engine, rule, steps):
     return evaluate(model, rule, steps)
 
 
-def _forward(model, name, steps) -> Step:
+def _forward(model: Engine, name, steps) -> Step:
     rule = model.ruleset.rule_for(name)
     unit = model.ruleset.quantities[name].pint_unit
     value = _evaluate(model, rule, steps).to(unit)
@@ -67,7 +73,7 @@ def _forward(model, name, steps) -> Step:
                 rule.inputs, rule.source)
 
 
-def _check(model, q, steps, plan):
+def _check(model: Engine, q, steps, plan):
     rule = model.ruleset.rule_for(q)
     got = _evaluate(model, rule, steps).to(steps[q].value.units)
     given = steps[q].value
@@ -84,7 +90,7 @@ def _check(model, q, steps, plan):
 # --- solving a block ---------------------------------------------------------------------
 
 
-def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, Step]:
+def _solve_block(model: Engine, plan: Plan, block: Block, steps, fallback) -> dict[str, Step]:
     base = {n: to_base(s.value) for n, s in steps.items()}
     symbols = model.symbols
     residuals = []
@@ -118,7 +124,7 @@ def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, 
     return result
 
 
-def _with_closed_form(model, step: Step, q: str, steps) -> Step:
+def _with_closed_form(model: Engine, step: Step, q: str, steps) -> Step:
     """A solved step restated as ``x = <formula>`` when sympy rearranges its path."""
     closed = closed_form(model, q, step.name, {n: to_base(s.value) for n, s in steps.items()})
     if closed is None:
@@ -128,7 +134,7 @@ def _with_closed_form(model, step: Step, q: str, steps) -> Step:
                                rearranged=True)
 
 
-def closed_form(model, q: str, x: str, at: dict[str, float]):
+def closed_form(model: Engine, q: str, x: str, at: dict[str, float]):
     """``x`` written out from the rule of ``q``, or None when sympy gives no single form.
 
     Only the rules on the path from ``x`` up to ``q`` are expanded; everything beside the
@@ -168,7 +174,7 @@ def _names(expr) -> list[str]:
     return [s.name for s in expr.free_symbols]
 
 
-def _chain(model, q, x, known) -> list[str]:
+def _chain(model: Engine, q, x, known) -> list[str]:
     """Rule ids between q's rule and the free input x (what the inversion went through)."""
     chain, stack, seen = [], [q], set()
     while stack:
@@ -184,7 +190,7 @@ def _chain(model, q, x, known) -> list[str]:
     return chain
 
 
-def _upstream_known(model, q, known, x):
+def _upstream_known(model: Engine, q, known, x):
     forward, _, _ = model.planner.walk(model.ruleset.rule_for(q).expr.names, known)
     names = set()
     for name in forward | {q}:
@@ -202,7 +208,7 @@ def bounds_base(qdef) -> tuple[float, float]:
     return low, high
 
 
-def _solve_one(model, x, residual, fallback, block):
+def _solve_one(model: Engine, x, residual, fallback, block):
     qdef = model.ruleset.quantities[x]
     X = model.symbols[x]
     low, high = bounds_base(qdef)
@@ -301,7 +307,7 @@ def _bracketed_root(residual, X, low, high, guess, x, qdef, block):
     return roots[0]
 
 
-def _solve_many(model, unknowns, residuals, fallback):
+def _solve_many(model: Engine, unknowns, residuals, fallback):
     from scipy import optimize
 
     symbols = [model.symbols[x] for x in unknowns]

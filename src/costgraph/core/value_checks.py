@@ -9,6 +9,8 @@ a number that is priced as if it were real.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 
 from ..errors import InvalidValueError
@@ -16,8 +18,11 @@ from ..lang.expr import PintBackend, translate
 from ..units import format_quantity
 from .provenance import Method
 
+if TYPE_CHECKING:
+    from .engine import Engine
 
-def evaluate(model, rule, steps):
+
+def evaluate(model: Engine, rule, steps):
     """The rule's value at ``steps`` (pint), refusing a zero divisor, an overflow, a NaN."""
     values = {n: steps[n].value for n in rule.expr.names}
     try:
@@ -34,7 +39,7 @@ def evaluate(model, rule, steps):
     return value
 
 
-def check_derived(model, name: str, value, rule, steps) -> None:
+def check_derived(model: Engine, name: str, value, rule, steps) -> None:
     """Refuse a derived value outside the bounds its quantity declares."""
     q = model.ruleset.quantities[name]
     x = float(value.magnitude)
@@ -47,7 +52,7 @@ def check_derived(model, name: str, value, rule, steps) -> None:
                             f"{side} — it cannot be; from {_inputs(rule, steps)}")
 
 
-def _divides_by_zero(model, rule, steps) -> InvalidValueError:
+def _divides_by_zero(model: Engine, rule, steps) -> InvalidValueError:
     zeros = [n for n in rule.inputs if n in steps and float(steps[n].value.magnitude) == 0]
     if zeros:
         name = _zero_origin(steps, zeros[0])

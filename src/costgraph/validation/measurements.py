@@ -25,6 +25,8 @@ Reading checks everything that can be checked before predicting and raises one
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import importlib.util
 import re
 from dataclasses import dataclass, field
@@ -39,6 +41,9 @@ from ..lang.bibliography import parse_source
 from ..errors import CostgraphError, MeasurementsFileError, did_you_mean
 from ..lang.schema import Schema, schema_text
 from ..units import format_quantity, parse_quantity
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 Raw = Union[str, int, float]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -227,7 +232,7 @@ def validation_files() -> list[Path]:
     return sorted(validation_set_path().glob("*.yaml"))
 
 
-def read_all(model, files=None) -> tuple[Measurement, ...]:
+def read_all(model: Engine, files=None) -> tuple[Measurement, ...]:
     """Every point of ``files`` (default: the validation set), ids unique across them."""
     named = [(f, None) for f in validation_files()] if files is None else \
         [_locate(f) for f in files]
@@ -262,7 +267,7 @@ def _locate(f):
     return f, None
 
 
-def read_measurements(model, measurements, label: str | None = None) -> MeasurementsFile:
+def read_measurements(model: Engine, measurements, label: str | None = None) -> MeasurementsFile:
     """Read and check a measurements file (a path, or the mapping it holds).
 
     ``label`` names the file in errors and reports (default: the path as given).
@@ -295,7 +300,7 @@ def read_measurements(model, measurements, label: str | None = None) -> Measurem
 
 
 class _Reader:
-    def __init__(self, model, path, spec: MeasurementsFileSpec):
+    def __init__(self, model: Engine, path, spec: MeasurementsFileSpec):
         self.model, self.path, self.spec = model, path, spec
         self.problems: list[str] = []
 

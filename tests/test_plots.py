@@ -14,6 +14,7 @@ import pytest
 from costgraph.plots.stacks import FIGURE_2
 from typer.testing import CliRunner
 
+import costgraph as cg
 from costgraph import plots
 from costgraph.cli import app
 from costgraph.errors import MissingExtraError, QueryError
@@ -164,3 +165,42 @@ def test_prefill_point_from_the_rules_or_estimated_in_flop_per_byte(model, monke
     # step at batch = prompt length: roughly tokens x the batch-1 intensity
     assert achieved is None
     assert 0.7 < ratio / (tokens * per_token) < 1.3
+
+
+def test_the_stack_charts_default_scenarios_are_data_in_the_rules_folder(make_rules):
+    from costgraph.lang.rules import load_ruleset
+
+    assert load_ruleset(cg.bundled_rules_path()).stack_scenarios == FIGURE_2
+    assert list(FIGURE_2)[0] == "batch 1, FP16"
+    root = make_rules(core="""
+        description: one input
+        quantities:
+          batch: {unit: request, description: sequences}
+        """, presets={"p": """
+        kind: workload
+        description: x
+        presets:
+          one: {description: one sequence, values: {batch: 1}}
+        """})
+    (root / "charts.yaml").write_text(
+        "description: x\nstack:\n  scenarios:\n"
+        "    a: {presets: [onee], given: {bacth: 2}}\n")
+    with pytest.raises(cg.errors.RuleSetError) as info:
+        load_ruleset(root)
+    assert str(info.value) == (
+        "2 errors in rules/charts.yaml:\n"
+        "  - stack scenario 'a': gives unknown quantity 'bacth'; did you mean batch?\n"
+        "  - stack scenario 'a': uses unknown preset 'onee'; did you mean one?")
+
+
+def test_a_stack_chart_without_scenarios_says_how_to_give_them(make_rules):
+    model = cg.load(make_rules(core="""
+        description: no stack layers
+        quantities:
+          cost_per_mtok: {unit: USD/Mtok, description: a price}
+        """), cache=False)
+    with pytest.raises(cg.errors.QueryError) as info:
+        plots.cost_stack(model)
+    assert str(info.value) == (
+        "stack chart: no scenarios given, and this rules folder's charts.yaml lists none "
+        "under stack: scenarios; give scenarios={'label': ['preset', ...]}")

@@ -1,8 +1,13 @@
 """Every error costgraph raises, under one base class.
 
-Each error also subclasses the builtin a caller would naturally catch (``ValueError``,
-``KeyError``), keeps structured fields, builds its text in ``__str__`` and pickles
-(``__reduce__`` replays the keyword arguments), so it survives multiprocessing.
+Each error is a dataclass of its fields (what was wrong, where, what would fix it), as
+pint's errors are; it also subclasses the builtin a caller would naturally catch
+(``ValueError``, ``KeyError``), builds its text in ``message`` (``str``) and pickles with its
+fields, so it survives multiprocessing. A load problem carries its file, line and column.
+
+>>> error = NotWholeError("batch", "64.5 request")
+>>> error.name, str(error)
+('batch', 'batch = 64.5 request must be a whole number')
 """
 
 from __future__ import annotations
@@ -10,15 +15,17 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import InitVar, dataclass, field
 
 
 class CostgraphError(Exception):
-    """Base class of every costgraph error."""
+    """Base class of every costgraph error; each subclass is a dataclass of its fields.
 
-    def __init__(self, **fields):
-        for key, value in fields.items():
-            setattr(self, key, value)
-        super().__init__(*fields.values())
+    A subclass that settles a field in ``__post_init__`` calls this one's after it.
+    """
+
+    def __post_init__(self):
+        self.args = tuple(vars(self).values())  # what the builtin shows and pickles
 
     def __reduce__(self):
         return (_rebuild, (type(self), self.args, self.__dict__))
@@ -44,6 +51,15 @@ def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     return difflib.get_close_matches(name, sorted(candidates), n=n, cutoff=0.6)
 
 
+def did_you_mean(name: str, candidates: Iterable[str], otherwise: str = "") -> str:
+    """``"; did you mean a, b?"`` naming the candidates closest to ``name``, else ``otherwise``.
+
+    >>> did_you_mean("batchh", ["batch", "context_len"])
+    '; did you mean batch?'
+    """
+    return _did_you_mean(closest(name, candidates)) or otherwise
+
+
 def _did_you_mean(suggestions: Sequence[str]) -> str:
     if not suggestions:
         return ""
@@ -64,18 +80,19 @@ def ascii_hint(name) -> str:
 # --- loading ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
 class Problem:
     """One problem found while loading: where it is and what is wrong.
 
-    ``line`` and ``column`` (1-based) say where in the file, when the YAML gives it.
+    ``line`` and ``column`` (1-based) say where in the file, when the YAML gives it. Two
+    problems that differ only in the column are the same problem.
     """
 
-    __slots__ = ("file", "item", "text", "line", "column")
-
-    def __init__(self, file: str, item: str, text: str, line: int | None = None,
-                 column: int | None = None):
-        self.file, self.item, self.text = file, item, text
-        self.line, self.column = line, column
+    file: str
+    item: str
+    text: str
+    line: int | None = None
+    column: int | None = None
 
     def sort_key(self):
         return (self.file, self.line or 0, self.item, self.text)
@@ -94,25 +111,27 @@ class Problem:
     def __str__(self) -> str:
         return ": ".join(part for part in (self.location(), self.item, self.text) if part)
 
-    def __repr__(self) -> str:
-        return (f"Problem({self.file!r}, {self.item!r}, {self.text!r}, {self.line!r}, "
-                f"{self.column!r})")
-
     def __eq__(self, other):
         return isinstance(other, Problem) and self.sort_key() == other.sort_key()
 
     def __hash__(self):
         return hash(self.sort_key())
 
-    def __reduce__(self):
-        return (Problem, (self.file, self.item, self.text, self.line, self.column))
 
-
+@dataclass(eq=False)
 class RuleSetError(CostgraphError, ValueError):
-    """Loading found problems; all of them are listed, sorted by file and item."""
+    """Loading found problems; all of them are listed, sorted by file, line and item."""
 
-    def __init__(self, problems: Sequence[Problem]):
-        super().__init__(problems=sorted(set(problems), key=Problem.sort_key))
+    problems: Sequence[Problem]
+
+    def __post_init__(self):
+        self.problems = sorted(set(self.problems), key=Problem.sort_key)
+        super().__post_init__()
+
+    @property
+    def lines(self) -> list[int | None]:
+        """The line of each problem (None where the file gives none), in the listed order."""
+        return [p.line for p in self.problems]
 
     def message(self) -> str:
         files = sorted({p.file for p in self.problems})
@@ -127,37 +146,47 @@ class RuleSetError(CostgraphError, ValueError):
         return "\n".join([head, *lines])
 
 
-class ClaimsFileError(CostgraphError, ValueError):
+@dataclass(eq=False)
+class _FileProblems(CostgraphError, ValueError):
+    """A data file's problems, all of them, sorted; ``noun`` names the kind of file."""
+
+    file: str
+    problems: Sequence[str]
+
+    noun = "file"
+
+    def __post_init__(self):
+        self.problems = sorted(set(self.problems))
+        super().__post_init__()
+
+    def message(self) -> str:
+        n = len(self.problems)
+        noun = "error" if n == 1 else "errors"
+        return "\n".join([f"{n} {noun} in {self.noun} {self.file}:",
+                          *(f"  - {p}" for p in self.problems)])
+
+
+@dataclass(eq=False)
+class ClaimsFileError(_FileProblems):
     """A claims file for the audit has problems; all of them are listed, sorted."""
 
-    def __init__(self, file: str, problems: Sequence[str]):
-        super().__init__(file=file, problems=sorted(set(problems)))
-
-    def message(self) -> str:
-        n = len(self.problems)
-        noun = "error" if n == 1 else "errors"
-        return "\n".join([f"{n} {noun} in claims file {self.file}:",
-                          *(f"  - {p}" for p in self.problems)])
+    noun = "claims file"
 
 
-class MeasurementsFileError(CostgraphError, ValueError):
+@dataclass(eq=False)
+class MeasurementsFileError(_FileProblems):
     """A measurements file for validate or calibrate has problems; all of them, sorted."""
 
-    def __init__(self, file: str, problems: Sequence[str]):
-        super().__init__(file=file, problems=sorted(set(problems)))
-
-    def message(self) -> str:
-        n = len(self.problems)
-        noun = "error" if n == 1 else "errors"
-        return "\n".join([f"{n} {noun} in measurements file {self.file}:",
-                          *(f"  - {p}" for p in self.problems)])
+    noun = "measurements file"
 
 
+@dataclass(eq=False)
 class ExpressionError(CostgraphError, ValueError):
     """An expression is not in the grammar, or is unsafe; nothing was evaluated."""
 
-    def __init__(self, expr: str, reason: str, column: int | None = None):
-        super().__init__(expr=expr, reason=reason, column=column)
+    expr: str
+    reason: str
+    column: int | None = None
 
     def message(self) -> str:
         where = f" at column {self.column}" if self.column is not None else ""
@@ -167,11 +196,18 @@ class ExpressionError(CostgraphError, ValueError):
 # --- names, units, values --------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class UnknownQuantityError(CostgraphError, KeyError):
-    """A name that no rule file declares."""
+    """A name that no rule file declares; ``suggestions`` are the closest declared names."""
 
-    def __init__(self, name: str, known: Sequence[str] = (), context: str = ""):
-        super().__init__(name=name, suggestions=closest(name, known), context=context)
+    name: str
+    known: InitVar[Sequence[str]] = ()
+    suggestions: list[str] = field(init=False, default_factory=list)
+    context: str = ""
+
+    def __post_init__(self, known):
+        self.suggestions = closest(self.name, known)
+        super().__post_init__()
 
     def message(self) -> str:
         ctx = f" in {self.context}" if self.context else ""
@@ -179,9 +215,17 @@ class UnknownQuantityError(CostgraphError, KeyError):
                 f"{ascii_hint(self.name)}")
 
 
+@dataclass(eq=False)
 class UnknownPresetError(CostgraphError, KeyError):
-    def __init__(self, name: str, known: Sequence[str] = ()):
-        super().__init__(name=name, suggestions=closest(name, known))
+    """A preset name that no preset file defines; ``suggestions`` are the closest ones."""
+
+    name: str
+    known: InitVar[Sequence[str]] = ()
+    suggestions: list[str] = field(init=False, default_factory=list)
+
+    def __post_init__(self, known):
+        self.suggestions = closest(self.name, known)
+        super().__post_init__()
 
     def message(self) -> str:
         return (f"unknown preset '{self.name}'{_did_you_mean(self.suggestions)}"
@@ -189,11 +233,18 @@ class UnknownPresetError(CostgraphError, KeyError):
                 "`costgraph presets`)")
 
 
+@dataclass(eq=False)
 class UnknownSourceError(CostgraphError, KeyError):
     """A key that the rules folder's bibliography does not hold."""
 
-    def __init__(self, key: str, known: Sequence[str] = (), file: str | None = None):
-        super().__init__(key=key, suggestions=closest(key, known), file=file)
+    key: str
+    known: InitVar[Sequence[str]] = ()
+    suggestions: list[str] = field(init=False, default_factory=list)
+    file: str | None = None
+
+    def __post_init__(self, known):
+        self.suggestions = closest(self.key, known)
+        super().__post_init__()
 
     def message(self) -> str:
         if self.file is None:
@@ -203,52 +254,67 @@ class UnknownSourceError(CostgraphError, KeyError):
                 f" (the keys are in {self.file}; list them with `costgraph sources`)")
 
 
+@dataclass(eq=False)
 class DimensionError(CostgraphError, ValueError):
     """Two things that must share a dimension do not."""
 
-    def __init__(self, where: str, expected: str, got: str, detail: str = ""):
-        super().__init__(where=where, expected=expected, got=got, detail=detail)
+    where: str
+    expected: str
+    got: str
+    detail: str = ""
 
     def message(self) -> str:
         detail = f" ({self.detail})" if self.detail else ""
         return f"{self.where}: expected a value in {self.expected}, got {self.got}{detail}"
 
 
+@dataclass(eq=False)
 class BoundsError(CostgraphError, ValueError):
-    def __init__(self, name: str, value: str, low: str, high: str, hint: str = ""):
-        super().__init__(name=name, value=value, low=low, high=high, hint=hint)
+    """A value outside the bounds its quantity declares."""
+
+    name: str
+    value: str
+    low: str
+    high: str
+    hint: str = ""
 
     def message(self) -> str:
         hint = f"; {self.hint}" if self.hint else ""
         return f"{self.name} = {self.value} is outside its bounds [{self.low}, {self.high}]{hint}"
 
 
+@dataclass(eq=False)
 class NotWholeError(CostgraphError, ValueError):
     """A count (batch, layers, GPUs) given a fractional value."""
 
-    def __init__(self, name: str, value: str):
-        super().__init__(name=name, value=value)
+    name: str
+    value: str
 
     def message(self) -> str:
         return f"{self.name} = {self.value} must be a whole number"
 
 
+@dataclass(eq=False)
 class InvalidValueError(CostgraphError, ValueError):
     """A value for a quantity that cannot be used: unreadable, not finite, or one a rule
     cannot take (zero where it divides); names the quantity, the value and where it came from."""
 
-    def __init__(self, where: str, name: str, value: str, reason: str):
-        super().__init__(where=where, name=name, value=value, reason=reason)
+    where: str
+    name: str
+    value: str
+    reason: str
 
     def message(self) -> str:
         return f"{self.where} {self.name} = {self.value}: {self.reason}"
 
 
+@dataclass(eq=False)
 class NotAllowedError(CostgraphError, ValueError):
     """A value outside the finite set a quantity may take (tensor-parallel sizes)."""
 
-    def __init__(self, name: str, value: str, allowed: str):
-        super().__init__(name=name, value=value, allowed=allowed)
+    name: str
+    value: str
+    allowed: str
 
     def message(self) -> str:
         return f"{self.name} = {self.value} is not allowed: {self.allowed}"
@@ -257,20 +323,32 @@ class NotAllowedError(CostgraphError, ValueError):
 # --- planning and solving --------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class CycleError(CostgraphError, ValueError):
-    def __init__(self, cycle: Sequence[str]):
-        super().__init__(cycle=list(cycle))
+    """Definitions that depend on each other in a ring."""
+
+    cycle: Sequence[str]
+
+    def __post_init__(self):
+        self.cycle = list(self.cycle)
+        super().__post_init__()
 
     def message(self) -> str:
         return "cycle of definitions: " + " -> ".join(self.cycle)
 
 
+@dataclass(eq=False)
 class UnderdeterminedError(CostgraphError, ValueError):
     """Not enough is known to answer; ``fix`` lists what to give."""
 
-    def __init__(self, target: str, fix: Sequence[str], reason: str = "",
-                 all_needed: bool = False):
-        super().__init__(target=target, fix=list(fix), reason=reason, all_needed=all_needed)
+    target: str
+    fix: Sequence[str]
+    reason: str = ""
+    all_needed: bool = False
+
+    def __post_init__(self):
+        self.fix = list(self.fix)
+        super().__post_init__()
 
     def message(self) -> str:
         reason = f": {self.reason}" if self.reason else ""
@@ -282,67 +360,89 @@ class UnderdeterminedError(CostgraphError, ValueError):
         return f"cannot determine {self.target}{reason}; {verb}: {fix}"
 
 
+@dataclass(eq=False)
 class ConflictError(CostgraphError, ValueError):
     """Two stated values cannot both hold."""
 
-    def __init__(self, first: str, second: str, detail: str):
-        super().__init__(first=first, second=second, detail=detail)
+    first: str
+    second: str
+    detail: str
 
     def message(self) -> str:
         return f"{self.first} and {self.second} cannot both hold: {self.detail}"
 
 
+@dataclass(eq=False)
 class NoSolutionError(CostgraphError, ValueError):
-    def __init__(self, target: str, reason: str):
-        super().__init__(target=target, reason=reason)
+    """No value of ``target`` gives what was asked for; ``reason`` says why."""
+
+    target: str
+    reason: str
 
     def message(self) -> str:
         return f"no solution for {self.target}: {self.reason}"
 
 
+@dataclass(eq=False)
 class InfeasibleError(CostgraphError, ValueError):
     """A seek found no point meeting every constraint; carries the least-bad one."""
 
-    def __init__(self, summary: str, point: dict | None = None, violations: Sequence = ()):
-        super().__init__(summary=summary, point=point or {}, violations=list(violations))
+    summary: str
+    point: dict | None = None
+    violations: Sequence = ()
+
+    def __post_init__(self):
+        self.point = self.point or {}
+        self.violations = list(self.violations)
+        super().__post_init__()
 
     def message(self) -> str:
         return self.summary
 
 
+@dataclass(eq=False)
 class UnboundedError(CostgraphError, ValueError):
-    def __init__(self, objective: str, reason: str):
-        super().__init__(objective=objective, reason=reason)
+    """A seek's objective grows without limit; ``reason`` says what bound is missing."""
+
+    objective: str
+    reason: str
 
     def message(self) -> str:
         return f"{self.objective} is unbounded: {self.reason}"
 
 
+@dataclass(eq=False)
 class QueryError(CostgraphError, ValueError):
     """A question asked in a way that cannot be answered as written; says what to change."""
 
-    def __init__(self, where: str, reason: str):
-        super().__init__(where=where, reason=reason)
+    where: str
+    reason: str
 
     def message(self) -> str:
         return f"{self.where}: {self.reason}"
 
 
+@dataclass(eq=False)
 class MissingExtraError(CostgraphError, ImportError):
-    def __init__(self, feature: str, extra: str, package: str):
-        super().__init__(feature=feature, extra=extra, package=package)
+    """An optional feature whose extra is not installed; says how to install it."""
+
+    feature: str
+    extra: str
+    package: str
 
     def message(self) -> str:
         return (f"{self.feature} needs the `{self.extra}` extra ({self.package}): "
                 f"pip install 'costgraph[{self.extra}]'")
 
 
+@dataclass(eq=False)
 class ValueTextError(CostgraphError, ValueError):
     """Text that cannot be read as a value with a unit (or as a unit); nothing was evaluated."""
 
-    def __init__(self, text: str, reason: str, what: str = "a number with a unit",
-                 column: int | None = None):
-        super().__init__(text=text, reason=reason, what=what, column=column)
+    text: str
+    reason: str
+    what: str = "a number with a unit"
+    column: int | None = None
 
     def message(self) -> str:
         where = f" (at column {self.column})" if self.column is not None else ""

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from . import diskcache
 from .core.engine import Engine
 from .errors import Problem, RuleSetError, UnknownSourceError
 from .lang.bibliography import SourceEntry
+from .lang.rule_files import bundled_rules_path
 from .lang.rules import fingerprint, load_ruleset
 
 if TYPE_CHECKING:
@@ -32,12 +32,7 @@ if TYPE_CHECKING:
     from .validation.calibrate import CalibrationReport
     from .validation.validate import ValidationReport
 
-def bundled_rules_path() -> Path:
-    """Where the rules shipped with costgraph live (installed, or in a source checkout)."""
-    spec = importlib.util.find_spec("costgraph.bundled_rules")
-    if spec is not None and spec.submodule_search_locations:
-        return Path(list(spec.submodule_search_locations)[0])
-    return Path(__file__).resolve().parents[2] / "rules"
+
 
 
 _CACHE: dict[Path, tuple[tuple, "Model"]] = {}  # folder -> (fingerprint, model)

@@ -9,6 +9,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pint
@@ -17,6 +18,9 @@ from ..core.compile_cache import compiled
 from ..errors import ConflictError, DimensionError, QueryError, UnknownQuantityError
 from ..lang.scenario import preset_names
 from ..units import format_quantity, format_unit, parse_quantity, same_dimension
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 _CHUNK = 262_144  # points per compiled call: bounds memory and paces the progress bar
 
@@ -148,7 +152,7 @@ def violations(margins, n) -> np.ndarray:
 # axes ----------------------------------------------------------------------------------
 
 
-def make_axis(model, name: str, values) -> Axis:
+def make_axis(model: Engine, name: str, values) -> Axis:
     """An Axis for ``name``: quantity values checked for unit, bounds and integrality."""
     rs = model.ruleset
     if name not in rs.quantities:
@@ -169,7 +173,7 @@ def make_axis(model, name: str, values) -> Axis:
     return Axis(name, "quantity", array)
 
 
-def _check_values(model, name, array):
+def _check_values(model: Engine, name, array):
     q = model.ruleset.quantities[name]
     low = -math.inf if q.low is None else q.low
     high = math.inf if q.high is None else q.high
@@ -182,7 +186,7 @@ def _check_values(model, name, array):
         model.coerce(name, float(array[np.argmax(bad)]), "vary")  # raises with the reason
 
 
-def parse_values(model, name: str, values) -> np.ndarray:
+def parse_values(model: Engine, name: str, values) -> np.ndarray:
     """Values for quantity ``name`` as floats in its declared unit.
 
     ``values`` is a range string (``"1k..128k:log:32"``, ``"1..256"``, ``"1,8,64"``), a
@@ -278,7 +282,7 @@ def _number(text: str, whole: str, convert=None) -> float:
 # scenario labels -------------------------------------------------------------------------
 
 
-def scenario_label(model, presets=None, given: Mapping | None = None) -> str:
+def scenario_label(model: Engine, presets=None, given: Mapping | None = None) -> str:
     """The presets and given values in words, for titles: ``default + texas, batch = 128 request``."""
     names = preset_names(presets, model.ruleset)
     parts = [" + ".join(names) if names else "no presets"]

@@ -21,6 +21,8 @@ constraints it breaks (``breaks_low``, ``breaks_high``), from the compiled slack
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -31,11 +33,14 @@ from .. import lazy
 from ..core.compile_cache import compiled
 from ..errors import NoSolutionError, QueryError, UnknownQuantityError
 from ..core.plan import active_branches
-from ..core.provenance import ConstraintStatus, infeasible_line
+from ..core.provenance import ConstraintStatus, Method, infeasible_line
 from ..table import Table
 from ..units import Quantity, format_number, format_quantity, from_base, to_base
 
 sympy = lazy.module("sympy")  # to differentiate: imported when levers are asked for
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 Z95 = 1.6448536269514722  # the standard normal's 95th percentile: low/high are P5/P95
 
@@ -255,7 +260,7 @@ def _lever_dict(lv: Lever) -> dict:
             "breaks_high": list(lv.breaks_high)}
 
 
-def levers(model, target: str, *, presets=None, given: Mapping | None = None,
+def levers(model: Engine, target: str, *, presets=None, given: Mapping | None = None,
            inputs=None, ranges: Mapping | None = None, rank: str = "elasticity",
            include_zero: bool = False) -> LeverTable:
     """Rank the leaf inputs of ``target`` by how strongly they move it.
@@ -369,25 +374,12 @@ class Point:
         return out
 
 
-def leaf_inputs(model, target: str, known) -> tuple[str, ...]:
+def leaf_inputs(model: Engine, target: str, known) -> tuple[str, ...]:
     """The known names the target's value flows from (walking up, stopping at known ones)."""
-    rs = model.ruleset
-    seen, found, stack = set(), set(), [target]
-    while stack:
-        name = stack.pop()
-        rule = rs.rule_for(name)
-        for dep in (rule.expr.names if rule is not None else ()):
-            if dep in seen:
-                continue
-            seen.add(dep)
-            if dep in known:
-                found.add(dep)
-            else:
-                stack.append(dep)
-    return tuple(sorted(found))
+    return tuple(sorted(model.graph.reached_from([target], stop=known) & set(known)))
 
 
-def _checked(model, point, inputs) -> tuple[str, ...]:
+def _checked(model: Engine, point, inputs) -> tuple[str, ...]:
     names = []
     for name in ([inputs] if isinstance(inputs, str) else inputs):
         if name not in model.ruleset.quantities:
@@ -400,7 +392,7 @@ def _checked(model, point, inputs) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _ranges(model, point, names, stated, presets) -> dict:
+def _ranges(model: Engine, point, names, stated, presets) -> dict:
     """name -> (low, high, "preset"|"stated") in the declared unit, for names with a range."""
     from ..lang.scenario import resolve_presets
 
@@ -418,7 +410,7 @@ def _ranges(model, point, names, stated, presets) -> dict:
                          "stated")
             continue
         # a given value replaces the preset's, and with it the preset's range
-        if point.steps[name].kind != "preset" or name not in resolved:
+        if point.steps[name].method is not Method.PRESET or name not in resolved:
             continue
         span = preset_span(resolved[name].value)
         if span is not None:
@@ -436,7 +428,7 @@ def preset_span(value) -> tuple | None:
     return None
 
 
-def _ends(model, point, presets, given, spans) -> dict:
+def _ends(model: Engine, point, presets, given, spans) -> dict:
     """name -> (target at low, at high, constraints broken at low, at high): each ranged
     input at one end, all else fixed."""
     if not spans:

@@ -13,6 +13,8 @@ says how many were left out and which constraint each count breaks (``breaks``,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +23,9 @@ import numpy as np
 from ..errors import QueryError
 from .sweep import SweepResult, broken_summary, sweep
 from ..table import Table, frozen_array, write_json
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,8 @@ class ParetoResult:
         return write_json(self.to_dict(), path)
 
 
-def pareto(model, x: str, y: str, vary: Mapping, *, subject_to=(), given=None, presets=None,
-           maximize=(), progress=None) -> ParetoResult:
+def pareto(model: Engine, x: str, y: str, vary: Mapping, *, subject_to=(), given=None,
+           presets=None, maximize=(), progress=None) -> ParetoResult:
     """The non-dominated decisions trading ``x`` against ``y``.
 
     Parameters

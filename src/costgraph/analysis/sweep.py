@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from ..errors import QueryError
 from ..table import Table, frozen_array, frozen_mapping, write_json
 from .grid import (Axis, Grid, broken_summary, grid_column, make_axis, parse_range,  # noqa: F401
                    parse_values, scenario_label, violations)
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 @dataclass(frozen=True)
 class SweepResult:
@@ -35,7 +39,7 @@ class SweepResult:
     shape : tuple of int
         The grid's shape: one length per varied name.
     margins : Mapping[str, numpy.ndarray]
-        Constraint id to relative slack: ``(allowed - used) / |allowed|``, >= 0 where it holds.
+        Constraint id to relative slack (``costgraph.core.slack``), >= 0 where it holds.
     constraints : Mapping[str, str]
         Constraint id to its text.
     scenario : str
@@ -126,7 +130,7 @@ class SweepResult:
         return write_json(self.to_dict(), path)
 
 
-def sweep(model, vary: Mapping, find, *, given: Mapping | None = None, presets=None,
+def sweep(model: Engine, vary: Mapping, find, *, given: Mapping | None = None, presets=None,
           constraints="declared", progress: Callable[[int, int], None] | None = None,
           title: str | None = None, backend: str = "numpy",
           scheduler=None, out=None):

@@ -28,6 +28,7 @@ holds), each labelled as such.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,8 @@ from ..units import Quantity, format_number, format_quantity, format_unit
 CHUNK = 262_144  # samples per compiled call
 special = lazy.module("scipy.special")  # for normal ranges: a 150 ms import otherwise
 
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
 
@@ -292,7 +295,7 @@ class UncertaintyResult:
         return "\n".join(lines)
 
 
-def uncertainty(model, target: str, *, samples: int = 100_000, seed: int | None = 0,
+def uncertainty(model: Engine, target: str, *, samples: int = 100_000, seed: int | None = 0,
                 presets=None, given: Mapping | None = None, inputs=None,
                 constraints="declared",
                 progress: Callable[[int, int], None] | None = None,
@@ -389,7 +392,7 @@ def _result(model, target, f, dists, levels, drawn, values, violations, seed, pr
         frozen_mapping({c: frozen_array(v) for c, v in sorted(violations.items())}), statuses)
 
 
-def input_distributions(model, target, presets=None, given=None, inputs=None):
+def input_distributions(model: Engine, target, presets=None, given=None, inputs=None):
     """The ranged leaf inputs of ``target`` at the scenario, as InputDistributions."""
     from ..lang.scenario import resolve_presets
 
@@ -422,7 +425,7 @@ def _has_range(value) -> bool:
     return (value.low is not None and value.high is not None) or value.sd is not None
 
 
-def _distribution(model, name, scenario_value) -> InputDistribution:
+def _distribution(model: Engine, name, scenario_value) -> InputDistribution:
     q = model.ruleset.quantities[name]
     v = scenario_value.value
 

@@ -6,8 +6,8 @@ disagrees), ``report`` (Markdown), ``verdicts`` (the audit itself).
 """
 
 from .outcome import (CONTRADICTED, INFEASIBLE, NOT_MODELLED, REPRODUCED, UNIT_MISMATCH, VERDICTS,
-                      Cause, Verdict)
+                      Cause, Verdict, VerdictKind)
 from .verdicts import AuditReport, audit, rederive
 
 __all__ = ["AuditReport", "CONTRADICTED", "Cause", "INFEASIBLE", "NOT_MODELLED", "REPRODUCED",
-           "UNIT_MISMATCH", "VERDICTS", "Verdict", "audit", "rederive"]
+           "UNIT_MISMATCH", "VERDICTS", "Verdict", "VerdictKind", "audit", "rederive"]

@@ -17,11 +17,16 @@ the rounding of the figure as printed) because a slip gives an exact factor:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 
 from .outcome import Cause, Verdict, claim_ends, claimed_ratio, leaves, matches
 from ..errors import CostgraphError
 from ..units import format_number, format_quantity
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 # A slip's factor is exact, so a cause must match far tighter than a verdict: to 0.1%, or to
 # the figure's own rounding (at most 0.5%, so a two-digit figure cannot match everything).
@@ -31,7 +36,7 @@ MIN_ELASTICITY = 0.05  # an input the quantity barely moves with cannot explain 
 _BINARY = {1: ("KiB", "kB"), 2: ("MiB", "MB"), 3: ("GiB", "GB"), 4: ("TiB", "TB")}
 
 
-def find_causes(model, solver, ev: Verdict, evaluations) -> tuple[Cause, ...]:
+def find_causes(model: Engine, solver, ev: Verdict, evaluations) -> tuple[Cause, ...]:
     """The likely causes of ``ev``'s disagreement, most direct first."""
     if ev.claim.value.is_range:
         return ()  # a range spans many factors: one found inside it would say little
@@ -43,7 +48,7 @@ def find_causes(model, solver, ev: Verdict, evaluations) -> tuple[Cause, ...]:
 
 
 class _Context:
-    def __init__(self, model, solver, ev: Verdict):
+    def __init__(self, model: Engine, solver, ev: Verdict):
         self.model, self.solver, self.ev, self.claim = model, solver, ev, ev.claim
         self.unit = ev.derived.units
         self.low, self.high, slack, _ = claim_ends(self.claim.value, self.unit)

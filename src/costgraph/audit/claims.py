@@ -17,6 +17,8 @@ is the claim's verdict (NOT MODELLED, UNIT MISMATCH).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import decimal
 import re
 from dataclasses import dataclass, field
@@ -25,10 +27,14 @@ from typing import Union
 
 import pint
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from ..errors import ClaimsFileError, CostgraphError, closest
+from ..errors import ClaimsFileError, CostgraphError, did_you_mean
+from ..lang.schema import Schema, entry_place, schema_text
 from ..units import Quantity, format_quantity, parse_quantity
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 DEFAULT_TOLERANCE = 0.02  # 2%: published figures are usually rounded to 2-3 digits
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -37,11 +43,7 @@ _NUMBER = re.compile(r"^\s*([-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 Raw = Union[str, int, float]
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ReferenceSpec(_Schema):
+class ReferenceSpec(Schema):
     """What a ratio claim divides by: a quantity (default: the claim's) in a configuration."""
 
     quantity: str | None = None
@@ -49,7 +51,7 @@ class ReferenceSpec(_Schema):
     presets: list[str] | None = None
 
 
-class ClaimSpec(_Schema):
+class ClaimSpec(Schema):
     id: str = Field(min_length=1)
     where: str = ""
     quote: str | None = None
@@ -62,13 +64,13 @@ class ClaimSpec(_Schema):
     note: str | None = None
 
 
-class DefaultsSpec(_Schema):
+class DefaultsSpec(Schema):
     presets: list[str] | None = None
     tolerance: Raw | None = None
     given: dict[str, Raw] = {}
 
 
-class ClaimsFileSpec(_Schema):
+class ClaimsFileSpec(Schema):
     source: str = Field(min_length=1)
     description: str | None = None
     defaults: DefaultsSpec = DefaultsSpec()
@@ -183,7 +185,7 @@ def _text(value) -> str:
 # --- reading ----------------------------------------------------------------------------
 
 
-def read_claims(model, claims, presets=None) -> ClaimsFile:
+def read_claims(model: Engine, claims, presets=None) -> ClaimsFile:
     """Read and check a claims file (a path, or the mapping it holds).
 
     ``presets``, when given, replaces the file's default presets: claims that use the
@@ -211,7 +213,7 @@ def read_claims(model, claims, presets=None) -> ClaimsFile:
 
 
 class _Reader:
-    def __init__(self, model, path, spec: ClaimsFileSpec, override):
+    def __init__(self, model: Engine, path, spec: ClaimsFileSpec, override):
         self.model, self.path, self.spec = model, path, spec
         self.problems: list[str] = []
         file_presets = tuple(spec.defaults.presets or ())
@@ -277,9 +279,8 @@ class _Reader:
         known = self.model.ruleset.presets
         for name in names:
             if name not in known:
-                hint = closest(name, known)
-                more = f"; did you mean {', '.join(hint)}?" if hint else ""
-                self.problems.append(f"{item}: unknown preset '{name}'{more}")
+                self.problems.append(f"{item}: unknown preset '{name}'"
+                                     f"{did_you_mean(name, known)}")
 
     def given(self, item, raw: dict) -> dict:
         out = {}
@@ -396,20 +397,12 @@ def _schema_problems(data, errors) -> list[str]:
 
 
 def _schema_problem(data, err) -> str:
-    loc = list(err["loc"])
+    loc = tuple(err["loc"])
     where = ""
-    if len(loc) >= 2 and loc[0] == "claims" and isinstance(loc[1], int):
-        entries = data.get("claims") or []
-        entry = entries[loc[1]] if loc[1] < len(entries) else None
-        cid = entry.get("id") if isinstance(entry, dict) else None
-        where = f"claim {cid or '#' + str(loc[1] + 1)}"
-        loc = loc[2:]
+    entry = entry_place(data, loc, "claims", "claim")
+    if entry is not None:
+        where, loc = entry
     key = str(loc[0]) if loc else ""  # deeper parts name pydantic's union branches
-    if err["type"] == "extra_forbidden":
-        text = "unknown key (see docs/audit.md for the format)"
-    elif err["type"] == "missing":
-        text = "required key is missing"
-    else:
-        text = err["msg"]
+    text = schema_text(err, "see docs/audit.md for the format")
     head = " ".join(p for p in (where, f"key {key}" if key else "") if p)
     return f"{head}: {text}" if head else text

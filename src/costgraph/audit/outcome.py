@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pint
 
 from .claims import Claim, ClaimedValue
-from ..core.provenance import ConstraintStatus, Result
+from ..core.provenance import ConstraintStatus, Result, lineage
 from ..units import format_number, format_quantity, format_unit
 
-REPRODUCED = "REPRODUCED"
-CONTRADICTED = "CONTRADICTED"
-INFEASIBLE = "INFEASIBLE"
-UNIT_MISMATCH = "UNIT MISMATCH"
-NOT_MODELLED = "NOT MODELLED"
-VERDICTS = (REPRODUCED, CONTRADICTED, INFEASIBLE, UNIT_MISMATCH, NOT_MODELLED)
+
+
+class VerdictKind(StrEnum):
+    """The audit's possible answers for a claim; the values are the words reports show."""
+
+    REPRODUCED = "REPRODUCED"
+    CONTRADICTED = "CONTRADICTED"
+    INFEASIBLE = "INFEASIBLE"
+    UNIT_MISMATCH = "UNIT MISMATCH"
+    NOT_MODELLED = "NOT MODELLED"
+
+
+REPRODUCED = VerdictKind.REPRODUCED
+CONTRADICTED = VerdictKind.CONTRADICTED
+INFEASIBLE = VerdictKind.INFEASIBLE
+UNIT_MISMATCH = VerdictKind.UNIT_MISMATCH
+NOT_MODELLED = VerdictKind.NOT_MODELLED
+VERDICTS = tuple(VerdictKind)
 
 
 @dataclass(frozen=True)
@@ -46,7 +59,7 @@ class Verdict:
     """The audit's answer for one claim; read-only."""
 
     claim: Claim
-    verdict: str
+    verdict: VerdictKind
     derived: pint.Quantity | None = None
     ratio: float | None = None  # claimed / derived (the nearest end of a range)
     agrees: bool | None = None  # whether the value is within tolerance (INFEASIBLE too)
@@ -108,7 +121,7 @@ class Verdict:
 
     def to_dict(self) -> dict:
         d = self.derived
-        return {**self.claim.to_dict(), "verdict": self.verdict,
+        return {**self.claim.to_dict(), "verdict": self.verdict.value,
                 "derived": None if d is None else {
                     "value": float(d.magnitude), "unit": format_unit(d.units),
                     "text": self.derived_text()},
@@ -153,18 +166,8 @@ def claimed_ratio(value: ClaimedValue, x: float, unit) -> float | None:
 def leaves(result: Result, names, fixed=()) -> set[str]:
     """The given and preset values ``names`` are derived from in ``result``; names in
     ``fixed`` count as given (their own inputs are not followed)."""
-    seen, found, stack = set(), set(), list(names)
-    while stack:
-        n = stack.pop()
-        if n in seen or n not in result.steps:
-            continue
-        seen.add(n)
-        step = result.steps[n]
-        if step.inputs and n not in fixed:
-            stack.extend(step.inputs)
-        else:
-            found.add(n)
-    return found
+    steps = result.steps
+    return {n for n in lineage(steps, names, stop=fixed) if n in fixed or not steps[n].inputs}
 
 
 

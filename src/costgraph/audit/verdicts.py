@@ -18,10 +18,12 @@ NOT MODELLED   no quantity of that name is declared.
 ...     {"id": "kv", "quantity": "kv_bytes_per_token", "value": "320 KiB/token",
 ...      "presets": ["llama-3-70b", "bf16"]}]})
 >>> report["kv"].verdict
-'REPRODUCED'
+<VerdictKind.REPRODUCED: 'REPRODUCED'>
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import ast
 from dataclasses import dataclass
@@ -39,6 +41,9 @@ from ..errors import UnknownSourceError
 from ..lang.expr import PintBackend, translate
 from ..core.provenance import ConstraintStatus, Result
 from ..units import format_unit
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 @dataclass(frozen=True)
 class AuditReport:
@@ -86,7 +91,7 @@ class AuditReport:
         return markdown(self)
 
 
-def audit(model, claims, presets=None) -> AuditReport:
+def audit(model: Engine, claims, presets=None) -> AuditReport:
     """Check every claim of a claims file against the rules.
 
     Parameters
@@ -132,7 +137,7 @@ class Solver:
     """``model.solve`` with a cache (many claims share a configuration), and values with
     some inputs changed, re-derived along the cached derivation (the causes try many)."""
 
-    def __init__(self, model):
+    def __init__(self, model: Engine):
         self.model = model
         self._cache: dict = {}
 
@@ -169,7 +174,7 @@ class _NeedsSolve(Exception):
     """A changed value feeds a step that was solved for (inverted), not derived forward."""
 
 
-def rederive(model, result: Result, name: str, change: dict) -> pint.Quantity:
+def rederive(model: Engine, result: Result, name: str, change: dict) -> pint.Quantity:
     """``name`` as ``result`` derives it, with the values in ``change`` put in place of what
     the result has (given or derived) and everything between re-evaluated by its rule."""
     memo: dict = {}
@@ -199,7 +204,7 @@ def rederive(model, result: Result, name: str, change: dict) -> pint.Quantity:
     return value(name)[0]
 
 
-def _evaluate(model, solver: Solver, claim: Claim):
+def _evaluate(model: Engine, solver: Solver, claim: Claim):
     """A first Verdict (no causes yet), or an error text for the claims file."""
     quantities = model.ruleset.quantities
     ref = claim.relative_to
@@ -230,7 +235,7 @@ def _evaluate(model, solver: Solver, claim: Claim):
                    agrees, (), breaches, "", result, reference, ref_breaches)
 
 
-def _unit_mismatch(model, claim: Claim) -> str:
+def _unit_mismatch(model: Engine, claim: Claim) -> str:
     qdef = model.ruleset.quantities[claim.quantity]
     unit = claim.value.units
     shown = format_unit(unit) or "a plain number"
@@ -251,7 +256,7 @@ def _unit_mismatch(model, claim: Claim) -> str:
 
 
 
-def applicable_breaches(model, result: Result, name: str) -> list[ConstraintStatus]:
+def applicable_breaches(model: Engine, result: Result, name: str) -> list[ConstraintStatus]:
     """The violated constraints that make ``name``'s value a statement about a configuration
     that cannot run.
 

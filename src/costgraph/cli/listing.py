@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from costgraph.errors import UnknownPresetError, UnknownQuantityError, closest
+from costgraph.errors import UnknownPresetError, UnknownQuantityError, did_you_mean
 from costgraph.lang.schema import PRESET_KINDS
 from costgraph.units import format_quantity
 
@@ -99,10 +99,6 @@ def in_folder(file: str) -> str:
     return str(Path(*parts[1:])) if len(parts) > 1 else file
 
 
-def _did_you_mean(names) -> str:
-    return f"; did you mean {', '.join(names)}?" if names else ""
-
-
 def _bound(value, open_end: str) -> str:
     return open_end if value is None else f"{value:g}"
 
@@ -161,7 +157,7 @@ def _one_rule(all_rules, constraints, name, json):
             known = [r.id for r in all_rules] + [c.id for c in constraints] \
                 + [r.defines for r in all_rules]
             fail(f"no rule, constraint or derived quantity named {name!r}"
-                 + _did_you_mean(closest(name, known)) + " (list them with `costgraph rules`)")
+                 + did_you_mean(name, known) + " (list them with `costgraph rules`)")
         data = constraint_dict(con)
         head = f"constraint {con.id}\n" + wrapped("", con.expr.text)
     if json:

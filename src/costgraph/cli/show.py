@@ -16,7 +16,7 @@ def answer_table(result, names=None, title: str | None = None):
     t = table("quantity", "value", "how", "rule or source", title=title)
     for name in names or result.targets:
         step = result.step(name)
-        origin = step.rule or (step.source or "").split(";", 1)[0]
+        origin = step.rule or step.preset or ""
         t.add_row(name, format_quantity(step.value), HOW.get(step.kind, step.kind), origin)
     return t
 

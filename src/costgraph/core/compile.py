@@ -9,18 +9,23 @@ queries compile too. Results come back in the outputs' declared units.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 
 import numpy as np
 import sympy
 
 from . import compile_exprs
-from .compile_exprs import NUMPY_FUNCS, UnevaluatedBackend, cg_max, cg_min, cg_where
+from .compile_exprs import NUMPY_FUNCS, UnevaluatedBackend, cg_max, cg_min
 from ..errors import NoSolutionError, UnknownQuantityError
 from ..lang.expr import SympyBackend, translate
+from .roots import sign_root
+from .slack import relative_slack_expr
 from .solve import rearranged
 from ..units import base_factor, to_base
 
+if TYPE_CHECKING:
+    from .engine import Engine
 
 def numpy_function(args, expr):
     """lambdify with min/max that broadcast element-wise (sympy's printer would not)."""
@@ -46,7 +51,7 @@ class CompiledFunction:
     is NaN in every output and margin (so it never counts as feasible).
     """
 
-    def __init__(self, model, find, inputs, known_values, single: bool, constraints=(),
+    def __init__(self, model: Engine, find, inputs, known_values, single: bool, constraints=(),
                  fallback=None, movers=()):
         self.model = model
         self.constraints = tuple(constraints)
@@ -88,11 +93,7 @@ class CompiledFunction:
         lhs, rhs = (translate(cdef.expr.part(side), backend)
                     for side in (left, right))
         expand = {self.model.symbols[n]: self._expression(n, known) for n in cdef.names}
-        lhs, rhs = lhs.xreplace(expand), rhs.xreplace(expand)
-        diff = rhs - lhs if op in ("<=", "<") else lhs - rhs
-        # relative to the right side; against zero (`headroom >= 0 GB`), relative to the left
-        return cg_where(sympy.Ne(rhs, 0), diff / sympy.Abs(rhs),
-                        cg_where(sympy.Ne(lhs, 0), diff / sympy.Abs(lhs), 0))
+        return relative_slack_expr(lhs.xreplace(expand), rhs.xreplace(expand), op)
 
     def _expression(self, name, known):
         model = self.model
@@ -228,8 +229,8 @@ def _evaluate(fn, base, solved, shape):
         return np.broadcast_to(np.asarray(fn(*base, *solved), dtype=float), shape)
 
 
-def _vector_root(stage: _Stage, base, solved, shape, points: int = 64, iterations: int = 200):
-    """Per element: the first sign change on a log grid, then bisection in log space."""
+def _vector_root(stage: _Stage, base, solved, shape, points: int = 64):
+    """Per element: the first sign change on a log grid, then ``core.roots.sign_root``."""
     low = max(stage.low, 1e-12) if stage.low >= 0 else 1e-12
     high = min(stage.high, 1e15)
     grid = np.geomspace(low, high, points)
@@ -248,18 +249,12 @@ def _vector_root(stage: _Stage, base, solved, shape, points: int = 64, iteration
                     prev) & np.isfinite(value)
                 lo[hit], hi[hit] = grid[i - 1], x
             prev = value
-        a, b = np.log(lo), np.log(hi)
-        fa = stage.residual(np.exp(a), *flat_inputs, *flat_solved)
-        for _ in range(iterations):
-            mid = 0.5 * (a + b)
-            fm = stage.residual(np.exp(mid), *flat_inputs, *flat_solved)
-            left = np.sign(fm) == np.sign(fa)
-            a = np.where(left, mid, a)
-            fa = np.where(left, fm, fa)
-            b = np.where(left, b, mid)
-            if np.nanmax(np.abs(b - a), initial=0.0) < 1e-15:
-                break
-    return np.exp(0.5 * (a + b)).reshape(shape)
+
+    def residual(rows, x):
+        return stage.residual(x, *(b[rows] for b in flat_inputs),
+                              *(s[rows] for s in flat_solved))
+
+    return sign_root(residual, lo, hi).reshape(shape)
 
 
 def forward_expressions(ruleset, symbols) -> dict:

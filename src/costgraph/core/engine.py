@@ -34,7 +34,7 @@ from ..units import format_quantity, format_unit, parse_quantity
 from ..lang.symbols import RuleExpressions, Symbols
 from . import floatpath, scenario_cache
 from .plan import Planner
-from .provenance import ConstraintStatus, Result, Step
+from .provenance import ConstraintStatus, Method, Result, Step, lineage
 from .solve import execute
 
 if TYPE_CHECKING:
@@ -139,12 +139,11 @@ class Engine:
         steps, layer = {}, {}
         for name, sv in composition.values.items():
             value = self.coerce(name, sv.value.quantity, f"preset {sv.preset}:")
-            note = "assumption" if sv.value.assumption else None
-            steps[name] = Step(name, value, "preset", source=f"{sv.preset}"
-                               + (f"; {sv.value.source}" if sv.value.source else ""), note=note)
+            steps[name] = Step(name, value, Method.PRESET, citation=sv.value.source or None,
+                               preset=sv.preset, assumption=bool(sv.value.assumption))
             layer[name] = sv.layer
         for name, raw in given.items():
-            steps[name] = Step(name, self.coerce(name, raw), "given")
+            steps[name] = Step(name, self.coerce(name, raw), Method.GIVEN)
             layer[name] = math.inf
         for name in varied:
             layer[name] = math.inf
@@ -166,7 +165,7 @@ class Engine:
             elif layer.get(mover, -math.inf) > layer[name]:
                 dropped = steps.pop(name)
                 notes.append(f"{name} follows its rule: {mover} was set after {name} = "
-                             f"{format_quantity(dropped.value)} of {dropped.source.split(';')[0]}")
+                             f"{format_quantity(dropped.value)} of {dropped.preset}")
             elif mover in steps and layer[mover] < layer[name]:
                 fallback[mover] = steps.pop(mover)
         self._check_divides(steps)
@@ -184,7 +183,7 @@ class Engine:
                     continue
                 whole = float(steps[other].value.magnitude)
                 if whole % x:
-                    where = steps[other].source.split(";")[0] if steps[other].source else "given"
+                    where = steps[other].preset or "given"
                     fits = allowed_values(q, {other: whole})
                     raise NotAllowedError(
                         name, format_quantity(steps[name].value),
@@ -221,17 +220,17 @@ class Engine:
         steps, overrides = execute(self, plan, steps, fallback)
         self._check_movers(overrides)
         for name in overrides:
-            steps[name] = dataclasses.replace(steps[name], kind="override")
+            steps[name] = dataclasses.replace(steps[name], method=Method.OVERRIDE)
         constraints = self._constraints(steps)
         keep = set(find) | set(plan.forward) | set(plan.solved)
         roots = [n for n in list(find) + [n for c in self.ruleset.constraints.values()
                                           for n in c.names] if n in steps]
         keep.update(roots)
-        keep.update(_upstream(steps, *roots))  # one walk for all of them
+        # one walk for all of them
+        keep.update(lineage(steps, [i for n in roots for i in steps[n].inputs]))
         notes = [f"{n} is given as {format_quantity(g)}; its rule would give "
                  f"{format_quantity(w)}" for n, (g, w) in overrides.items() if w is not None]
-        notes += [part for n in plan.solved for part in (steps[n].note or "").split("; ")
-                  if "is a whole number" in part]
+        notes += [steps[n].whole_note for n in plan.solved if steps[n].whole_note]
         notes += list(scenario.notes) + self._moved(plan, steps)
         return Result(tuple(find), {n: s for n, s in steps.items() if n in keep},
                       tuple(constraints), scenario.presets, tuple(notes), overrides,
@@ -279,10 +278,10 @@ class Engine:
             except (UnderdeterminedError, NoSolutionError) as exc:
                 need = getattr(exc, "fix", missing)
                 return ConstraintStatus(cdef.id, cdef.expr.text, None, None, None,
-                                        cdef.description, tuple(need))
+                                        cdef.description, tuple(need), expression=cdef.expr)
             if plan.blocks:
                 return ConstraintStatus(cdef.id, cdef.expr.text, None, None, None,
-                                        cdef.description, tuple(missing))
+                                        cdef.description, tuple(missing), expression=cdef.expr)
             new, _ = execute(self, plan, steps, {})
             steps.update(new)
         left, op, right = cdef.expr.sides()
@@ -290,13 +289,13 @@ class Engine:
         if on_floats is not None:
             lhs, rhs, holds = on_floats
             return ConstraintStatus(cdef.id, cdef.expr.text, lhs, rhs, holds, cdef.description,
-                                    op=op)
+                                    op=op, expression=cdef.expr)
         values = {n: steps[n].value for n in cdef.names}
         lhs = translate(cdef.expr.part(left), PintBackend(values))
         rhs = translate(cdef.expr.part(right), PintBackend(values)).to(lhs.units)
         holds = translate(cdef.expr, PintBackend(values))
         return ConstraintStatus(cdef.id, cdef.expr.text, lhs, rhs, bool(holds), cdef.description,
-                                op=op)
+                                op=op, expression=cdef.expr)
 
     def constraint(self, text: str, id: str | None = None) -> ConstraintDef:
         """A constraint from text, e.g. ``"step_time <= 50 ms"``, checked like a rule."""
@@ -394,13 +393,3 @@ def allowed_text(q: QuantityDef) -> str:
 def _fmt(bound, open_end: str) -> str:
     return open_end if bound is None else f"{bound:g}"
 
-
-def _upstream(steps, *names):
-    """Every step the steps ``names`` were derived from, directly or not."""
-    seen, stack = set(), [i for name in names if name in steps for i in steps[name].inputs]
-    while stack:
-        n = stack.pop()
-        if n not in seen and n in steps:
-            seen.add(n)
-            stack.extend(steps[n].inputs)
-    return seen

@@ -13,13 +13,14 @@ the rule is evaluated by the pint path, which gives its exact value or its one c
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import threading
 import weakref
 
 from ..lang.expr import translate
-from .provenance import Step
+from .provenance import Method, Step
 from ..units import Quantity, base_factor
 from .value_checks import check_derived, evaluate
 
@@ -283,9 +284,15 @@ def _derived(rules: _Rules, name: str) -> _Derived:
 def _new_step(name, value, rule, formula, inputs, source) -> Step:
     """A derived Step, built without the frozen dataclass's per-field ``__setattr__``."""
     step = object.__new__(Step)
-    step.__dict__.update(name=name, value=value, kind="derived", rule=rule, formula=formula,
-                         inputs=inputs, source=source, note=None)
+    step.__dict__.update(_DERIVED_FIELDS, name=name, value=value, rule=rule, equation=formula,
+                         inputs=inputs, citation=source)
     return step
+
+
+# every field of a derived Step that the rule does not set (the dataclass's defaults)
+_DERIVED_FIELDS = {f.name: f.default for f in dataclasses.fields(Step)
+                   if f.default is not dataclasses.MISSING}
+_DERIVED_FIELDS["method"] = Method.DERIVED
 
 
 def forward(model, names, steps: dict[str, Step]) -> None:

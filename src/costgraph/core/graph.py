@@ -15,6 +15,27 @@ nx = lazy.module("networkx")
 
 
 
+def walk_up(ruleset: RuleSet, names, stop=()) -> list[str]:
+    """``names`` and every quantity reached from them up the rules, in the order visited;
+    the rule of a name in ``stop`` is not followed. The one upstream walk: the planner and
+    the lineage questions both take it."""
+    seen, order, stack = set(), [], list(names)
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        order.append(name)
+        if name not in stop:
+            stack.extend(_inputs_of(ruleset, name))
+    return order
+
+
+def _inputs_of(ruleset: RuleSet, name: str):
+    rule = ruleset.rule_for(name)
+    return rule.expr.names if rule is not None else ()
+
+
 class RuleGraph:
     """Lineage questions over a RuleSet; every answer is a sorted list of names."""
 
@@ -66,6 +87,12 @@ class RuleGraph:
         """Every quantity derived from ``name``, directly or not."""
         self._check(name)
         return sorted(self._walk(name, self._read_by))
+
+    def reached_from(self, names, stop=()) -> set[str]:
+        """The quantities reached by walking up the rules from ``names`` (each of which is
+        walked from even when in ``stop``); a reached name in ``stop`` is not walked past."""
+        inputs = [dep for name in names for dep in _inputs_of(self.ruleset, name)]
+        return set(walk_up(self.ruleset, inputs, stop))
 
     def inputs_for(self, name: str) -> list[str]:
         """The leaf quantities (inputs, no rule) that a value of ``name`` needs."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from .. import lazy
 from ..errors import NoSolutionError, UnderdeterminedError, UnknownQuantityError
 from ..lang.rules import RuleSet
+from .graph import walk_up
 
 nx = lazy.module("networkx")  # for inverted queries only: a forward plan needs neither
 sympy = lazy.module("sympy")
@@ -66,23 +67,13 @@ class Planner:
     def walk(self, names, known) -> tuple[set[str], set[str], set[str]]:
         """(forward, free, known derived met) upstream of ``names``, stopping at known."""
         forward, free, met = set(), set(), set()
-        stack = list(names)
-        seen = set()
-        while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            rule = self.ruleset.rule_for(name)
+        for name in walk_up(self.ruleset, names, known):
+            derived = self.ruleset.rule_for(name) is not None
             if name in known:
-                if rule is not None:
+                if derived:
                     met.add(name)
-                continue
-            if rule is None:
-                free.add(name)
             else:
-                forward.add(name)
-                stack.extend(rule.expr.names)
+                (forward if derived else free).add(name)
         return forward, free, met
 
     def _plan(self, known: frozenset[str], targets: tuple[str, ...],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from html import escape
 
 import pint
@@ -16,26 +17,105 @@ import pint
 from ..errors import UnknownQuantityError
 from ..units import format_quantity, format_unit
 from ..render.folding import FOLD_HINT
+from ..lang.expr import Expression
+from .slack import binds, slack
 
-KINDS = ("given", "preset", "derived", "solved", "override", "default")
+class Method(StrEnum):
+    """How a value was obtained; the values are the words ``to_dict`` and the CLI show."""
+
+    GIVEN = "given"  # given in the query
+    PRESET = "preset"  # set by a preset
+    DERIVED = "derived"  # computed forward by its rule
+    SOLVED = "solved"  # found by using a rule against its usual direction
+    OVERRIDE = "override"  # given although a rule defines it
+    DEFAULT = "default"  # an input's default, read when nothing pins it
+    CHOSEN = "chosen"  # picked by a search (drawn apart from values given by hand)
+
+
+KINDS = tuple(m.value for m in Method if m is not Method.CHOSEN)
+
+
+class Solver(StrEnum):
+    """How an inverted equation was solved; the values are the words notes show."""
+
+    SYMBOLIC = "solved symbolically"
+    BRACKETED = "solved numerically (bracketed root)"
+    JOINT = "solved numerically (joint root)"
 
 
 @dataclass(frozen=True)
 class Step:
-    """How one value was obtained."""
+    """How one value was obtained, as data: the text is built by ``formula``, ``note``,
+    ``source``, ``explain`` and the renderers, never parsed back.
+
+    ``equation`` is the rule as applied: ``name = expr`` forward, the pinning rule
+    ``pinned_by = expr`` for a solved value, or ``name = closed form`` once ``rearranged``.
+    """
 
     name: str
     value: pint.Quantity
-    kind: str  # one of KINDS
-    rule: str | None = None  # the rule id used (forward, or inverted for "solved")
-    formula: str | None = None  # the equation as applied
+    method: Method
+    rule: str | None = None  # the rule id used (forward, or inverted when solved)
+    equation: str | None = None
     inputs: tuple[str, ...] = ()
-    source: str | None = None  # citation of the rule or of the preset value
-    note: str | None = None
+    citation: str | None = None  # the rule's citation, or the preset value's
+    preset: str | None = None  # the preset that set the value
+    assumption: bool = False  # a preset value marked as an assumption
+    solver: Solver | None = None  # how a solved value was found
+    pinned_by: str | None = None  # the known quantity whose value fixes a solved one
+    pinned_value: pint.Quantity | None = None  # that quantity's value
+    through: tuple[str, ...] = ()  # rule ids between the pinning rule and this value
+    rearranged: bool = False  # ``equation`` is a closed form for ``name``
+    whole_between: tuple[int, int] | None = None  # a whole-number quantity's root lies here
+
+    def __post_init__(self):
+        object.__setattr__(self, "method", Method(self.method))
+
+    @property
+    def kind(self) -> Method:
+        """The method, under its older name."""
+        return self.method
+
+    @property
+    def formula(self) -> str | None:
+        """The equation as shown: a solved one not rearranged says what it was solved for."""
+        if self.method is Method.SOLVED and not self.rearranged and self.equation:
+            return f"{self.equation}  (solved for {self._chain()})"
+        return self.equation
+
+    @property
+    def source(self) -> str | None:
+        """``preset; citation`` for a preset value, else the citation."""
+        if self.preset is not None:
+            return self.preset + (f"; {self.citation}" if self.citation else "")
+        return self.citation
+
+    @property
+    def whole_note(self) -> str | None:
+        """What rounding a whole-number quantity's fractional root would mean, if it has one."""
+        if self.whole_between is None:
+            return None
+        low, high = self.whole_between
+        return f"{self.name} is a whole number: the exact root lies between {low} and {high}"
+
+    @property
+    def note(self) -> str | None:
+        """How a solved value was found and what pinned it; ``assumption`` for a preset one."""
+        if self.method is Method.PRESET:
+            return "assumption" if self.assumption else None
+        if self.solver is None:
+            return None
+        pinned = f"{self.pinned_by} = {format_quantity(self.pinned_value)}"
+        how = (f"{pinned}, rule {self.rule} rearranged for {self._chain()}" if self.rearranged
+               else f"{pinned} pins {self.name}")
+        return "; ".join(p for p in (self.solver.value, how, self.whole_note) if p)
+
+    def _chain(self) -> str:
+        return self.name + (f" through {', '.join(self.through)}" if self.through else "")
 
     def to_dict(self) -> dict:
         return {"value": float(self.value.magnitude), "unit": format_unit(self.value.units),
-                "kind": self.kind, "rule": self.rule, "formula": self.formula,
+                "kind": self.method.value, "rule": self.rule, "formula": self.formula,
                 "inputs": list(self.inputs), "source": self.source, "note": self.note}
 
 
@@ -51,14 +131,19 @@ class ConstraintStatus:
     description: str = ""
     missing: tuple[str, ...] = ()
     op: str = "<="  # the comparison: <=, <, >= or >
+    expression: Expression | None = None  # ``expr`` parsed, so no reader parses the text again
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The quantities the constraint compares (none when it was built without its form)."""
+        return tuple(sorted(self.expression.names)) if self.expression is not None else ()
 
     @property
     def slack(self) -> pint.Quantity | None:
         """How far the constraint is from binding, in the left side's unit (<0: violated)."""
         if self.lhs is None:
             return None
-        diff = self.rhs.to(self.lhs.units) - self.lhs
-        return diff if self.op in ("<=", "<") else -diff
+        return slack(self.lhs, self.rhs.to(self.lhs.units), self.op)
 
     @property
     def ratio(self) -> float | None:
@@ -66,6 +151,11 @@ class ConstraintStatus:
         if self.lhs is None or self.rhs.magnitude == 0:
             return None
         return float((self.lhs / self.rhs).to("dimensionless").magnitude)
+
+    @property
+    def tight(self) -> bool:
+        """Whether its two sides agree to ``core.slack.BINDING_RTOL``: no slack left."""
+        return binds(self.ratio)
 
     def describe(self) -> str:
         if self.holds is None:
@@ -123,13 +213,7 @@ class Result:
 
     def upstream_of(self, name: str) -> list[str]:
         """Names this result's value of ``name`` was derived from."""
-        seen, stack = set(), list(self.step(name).inputs)
-        while stack:
-            n = stack.pop()
-            if n not in seen and n in self.steps:
-                seen.add(n)
-                stack.extend(self.steps[n].inputs)
-        return sorted(seen)
+        return sorted(lineage(self.steps, self.step(name).inputs))
 
     def explain(self, name: str | None = None, *, unfold: bool = False) -> str:
         """The derivation of ``name`` (default: the first target) as an indented tree.
@@ -158,18 +242,18 @@ class Result:
     def _explain(self, name, lead, child_lead, lines, shown, folded):
         step = self.step(name)
         head = f"{lead}{name} = {format_quantity(step.value)}"
-        tag = {"given": "given", "preset": f"preset {_preset_source(step.source)}".strip(),
-               "default": "input default", "override": "given, overrides its rule"}
+        tag = {Method.GIVEN: "given", Method.PRESET: f"preset {_preset_source(step)}".strip(),
+               Method.DEFAULT: "input default", Method.OVERRIDE: "given, overrides its rule"}
         if name in shown and step.inputs:
             lines.append(f"{head}  (derived above)")
             return
         shown.add(name)
-        if step.kind in tag:
-            lines.append(f"{head}  [{tag[step.kind]}]")
-            if step.kind == "preset" and step.note:
+        if step.method in tag:
+            lines.append(f"{head}  [{tag[step.method]}]")
+            if step.method is Method.PRESET and step.note:
                 lines.append(f"{child_lead}    {step.note}")
             return
-        lines.append(f"{head}  [{step.kind}: rule {step.rule}]")
+        lines.append(f"{head}  [{step.method}: rule {step.rule}]")
         if step.formula:
             shown_formula = step.formula
             if shown_formula.startswith(f"{name} = "):
@@ -177,7 +261,9 @@ class Result:
                 lines.append(f"{child_lead}  = {shown_formula}")
             else:
                 lines.append(f"{child_lead}  from {shown_formula}")
-            substituted = substitute(step.formula, self.values, step.name)
+            # an equation used backwards without a closed form has no values to put in
+            inverted = step.method is Method.SOLVED and not step.rearranged
+            substituted = None if inverted else substitute(step.formula, self.values, step.name)
             if substituted:
                 lines.append(f"{child_lead}  = {substituted}")
         if step.note:
@@ -241,6 +327,20 @@ class Result:
         return html + svg
 
 
+def lineage(steps: dict[str, Step], names, stop=()) -> set[str]:
+    """The names of ``steps`` reached from ``names`` by following each step's inputs up
+    (``names`` included where ``steps`` holds them); the inputs of names in ``stop`` are
+    not followed."""
+    seen, stack = set(), list(names)
+    while stack:
+        n = stack.pop()
+        if n not in seen and n in steps:
+            seen.add(n)
+            if n not in stop:
+                stack.extend(steps[n].inputs)
+    return seen
+
+
 def violation_text(status: ConstraintStatus) -> str:
     """``memory.hbm_fit (227 GB against 126.9 GB, ratio 1.79)``: a broken constraint in words."""
     if status.lhs is None:
@@ -273,12 +373,11 @@ def constraints_html(statuses, binding=()) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def _preset_source(source: str | None) -> str:
+def _preset_source(step: Step) -> str:
     """``"preset; citations"`` with only the cited keys, each one `costgraph sources` opens."""
     from ..lang.bibliography import cited_keys
 
-    preset, sep, cited = (source or "").partition("; ")
-    return preset + (sep + cited_keys(cited) if sep else "")
+    return (step.preset or "") + (f"; {cited_keys(step.citation)}" if step.citation else "")
 
 
 _NAME = re.compile(r"(?<![\w{.])([a-z][a-z0-9_]*)(?![\w(])")
@@ -287,8 +386,6 @@ _NAME = re.compile(r"(?<![\w{.])([a-z][a-z0-9_]*)(?![\w(])")
 def substitute(formula: str, values: dict, exclude: str | None = None) -> str | None:
     """The formula with each quantity name replaced by its value, units included."""
     rhs = formula.split(" = ", 1)[1] if formula.startswith(f"{exclude} = ") else formula
-    if "(solved" in rhs:  # an equation used backwards without a closed form
-        return None
     replaced = []
 
     def repl(match):

@@ -8,6 +8,8 @@ min/max), and by bracketed root-finding otherwise.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dataclasses
 import functools
 import itertools
@@ -16,11 +18,16 @@ import math
 import numpy as np
 
 from .. import lazy
-from . import floatpath, symbolic_cache
+from . import floatpath
 from ..errors import ConflictError, NoSolutionError
 from .plan import Block, Plan, active_branches
-from .provenance import Step
+from .provenance import Method, Solver, Step
 from ..units import base_factor, format_quantity, from_base, to_base
+from .roots import sign_root
+from .symbolic import guarded_solve, solvable
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
 sympy = lazy.module("sympy")  # the forward steps run on floats: only inversion needs sympy
@@ -30,14 +37,8 @@ def _branchy():
     return sympy.Max, sympy.Min
 
 
-def _no_symbolic():
-    return sympy.Piecewise, sympy.ceiling, sympy.floor
-
-
-_BRENTQ_RTOL = 4 * np.finfo(float).eps  # the tightest scipy's brentq accepts (it refuses less)
-
-
-def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[dict, dict]:
+def execute(model: Engine, plan: Plan, steps: dict[str, Step],
+            fallback: dict) -> tuple[dict, dict]:
     """Run ``plan`` from the known ``steps``; returns (steps, overrides)."""
     steps = dict(steps)
     for name in plan.defaulted:
@@ -62,11 +63,11 @@ def execute(model, plan: Plan, steps: dict[str, Step], fallback: dict) -> tuple[
     return steps, overrides
 
 
-def _evaluate(model, rule, steps):
+def _evaluate(model: Engine, rule, steps):
     return floatpath.value(model, rule, steps)  # declared unit; pint where floats may differ
 
 
-def _check(model, q, steps, plan):
+def _check(model: Engine, q, steps, plan):
     rule = model.ruleset.rule_for(q)
     got = _evaluate(model, rule, steps).to(steps[q].value.units)
     given = steps[q].value
@@ -83,7 +84,7 @@ def _check(model, q, steps, plan):
 # --- solving a block ---------------------------------------------------------------------
 
 
-def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, Step]:
+def _solve_block(model: Engine, plan: Plan, block: Block, steps, fallback) -> dict[str, Step]:
     base = floatpath.base_values(model, steps)
     symbols = model.symbols
     residuals = []
@@ -106,34 +107,28 @@ def _solve_block(model, plan: Plan, block: Block, steps, fallback) -> dict[str, 
         rule = model.ruleset.rule_for(q)
         qdef = model.ruleset.quantities[x]
         quantity = from_base(values[x], qdef.unit)
-        chain = _chain(model, q, x, plan.known)
-        through = f" through {', '.join(chain)}" if chain else ""
-        formula = f"{q} = {rule.expr.text}  (solved for {x}{through})"
-        note = f"{method}; {q} = {format_quantity(steps[q].value)} pins {x}"
+        whole = None
         if qdef.integer and not float(quantity.magnitude).is_integer():
-            note += f"; {x} is a whole number: the exact root lies between " \
-                    f"{math.floor(quantity.magnitude)} and {math.ceil(quantity.magnitude)}"
+            whole = (math.floor(quantity.magnitude), math.ceil(quantity.magnitude))
         inputs = tuple(sorted({q, *(n for n in _upstream_known(model, q, plan.known, x)
                                     if n != x)}))
-        result[x] = Step(x, quantity, "solved", rule.id, formula, inputs, rule.source, note)
+        result[x] = Step(x, quantity, Method.SOLVED, rule.id, f"{q} = {rule.expr.text}", inputs,
+                         rule.source, solver=method, pinned_by=q, pinned_value=steps[q].value,
+                         through=tuple(_chain(model, q, x, plan.known)), whole_between=whole)
     return result
 
 
-def _with_closed_form(model, step: Step, q: str, steps) -> Step:
+def _with_closed_form(model: Engine, step: Step, q: str, steps) -> Step:
     """A solved step restated as ``x = <formula>`` when sympy rearranges its path."""
     closed = closed_form(model, q, step.name, floatpath.base_values(model, steps))
     if closed is None:
         return step
     formula, inputs = closed
-    method, _, *rest = step.note.split("; ")
-    chain = step.formula.split("(solved for ", 1)[1].rstrip(")")
-    note = "; ".join([method, f"{q} = {format_quantity(steps[q].value)}, rule {step.rule} "
-                              f"rearranged for {chain}", *rest])
-    return dataclasses.replace(step, formula=f"{step.name} = {formula}", inputs=inputs,
-                               note=note)
+    return dataclasses.replace(step, equation=f"{step.name} = {formula}", inputs=inputs,
+                               rearranged=True)
 
 
-def closed_form(model, q: str, x: str, at: dict[str, float]):
+def closed_form(model: Engine, q: str, x: str, at: dict[str, float]):
     """``x`` written out from the rule of ``q``, or None when sympy gives no single form.
 
     Only the rules on the path from ``x`` up to ``q`` are expanded; everything beside the
@@ -161,14 +156,10 @@ def rearranged(expr, target, unknown):
 
 @functools.lru_cache(maxsize=512)
 def _rearrange_cached(expr, target, unknown):
-    if expr.has(*_no_symbolic()) or sympy.count_ops(expr) > 200 or \
-            any(a.has(unknown) for a in expr.atoms(sympy.exp, sympy.log)):
-        return None  # sympy.solve with the unknown inside exp/log can run for minutes
-    try:
-        solutions = symbolic_cache.solve(sympy.Eq(target, expr), unknown)
-    except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
+    if not solvable(expr, unknown, 200):
         return None
-    if len(solutions) != 1 or sympy.count_ops(solutions[0]) > 120:
+    solutions = guarded_solve(sympy.Eq(target, expr), unknown)
+    if solutions is None or len(solutions) != 1 or sympy.count_ops(solutions[0]) > 120:
         return None
     return solutions[0]
 
@@ -177,7 +168,7 @@ def _names(expr) -> list[str]:
     return [s.name for s in expr.free_symbols]
 
 
-def _chain(model, q, x, known) -> list[str]:
+def _chain(model: Engine, q, x, known) -> list[str]:
     """Rule ids between q's rule and the free input x (what the inversion went through)."""
     chain, stack, seen = [], [q], set()
     while stack:
@@ -193,7 +184,7 @@ def _chain(model, q, x, known) -> list[str]:
     return chain
 
 
-def _upstream_known(model, q, known, x):
+def _upstream_known(model: Engine, q, known, x):
     forward, _, _ = model.planner.walk(model.ruleset.rule_for(q).expr.names, known)
     names = set()
     for name in forward | {q}:
@@ -211,7 +202,7 @@ def bounds_base(qdef) -> tuple[float, float]:
     return low, high
 
 
-def _solve_one(model, x, residual, fallback, block):
+def _solve_one(model: Engine, x, residual, fallback, block):
     qdef = model.ruleset.quantities[x]
     X = model.symbols[x]
     low, high = bounds_base(qdef)
@@ -224,10 +215,9 @@ def _solve_one(model, x, residual, fallback, block):
                                  f"asked for; fix another input, or use seek for the largest "
                                  f"or smallest such {x}") from None
     if roots is not None and len(roots) == 1:
-        return roots[0], "solved symbolically"
+        return roots[0], Solver.SYMBOLIC
     guess = to_base(fallback[x].value) if x in fallback else None
-    return _bracketed_root(residual, X, low, high, guess, x, qdef, block), \
-        "solved numerically (bracketed root)"
+    return _bracketed_root(residual, X, low, high, guess, x, qdef, block), Solver.BRACKETED
 
 
 class _Flat(Exception):
@@ -236,10 +226,8 @@ class _Flat(Exception):
 
 def _symbolic_roots(residual, X, low, high):
     """Admissible roots from sympy, or None when sympy cannot be relied on here."""
-    if residual.has(*_no_symbolic()) or sympy.count_ops(residual) > 400:
+    if not solvable(residual, X, 400):
         return None
-    if any(a.has(X) for a in residual.atoms(sympy.exp, sympy.log)):
-        return None  # with float coefficients sympy.solve may expand exp(c*X) into a vast polynomial
     branchy = sorted({a for a in residual.atoms(*_branchy()) if a.has(X)}, key=str)
     if len(branchy) > 3:
         return None
@@ -251,9 +239,8 @@ def _symbolic_roots(residual, X, low, high):
         if not branch.has(X) and abs(float(branch)) < 1e-9:
             # on this branch the given value holds whatever X is: no single answer
             raise _Flat()
-        try:
-            candidates = _solved(branch, X)
-        except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
+        candidates = _solved(branch, X)
+        if candidates is None:
             return None
         for root in candidates:
             try:
@@ -280,9 +267,9 @@ def _symbolic_roots(residual, X, low, high):
 
 @functools.lru_cache(maxsize=256)
 def _solved(branch, X):
-    """``sympy.solve(branch, X)``, kept: the same equation at the same values (a query asked
-    again) is solved once."""
-    return symbolic_cache.solve(branch, X)
+    """``sympy.solve(branch, X)`` (None when sympy gives up), kept: the same equation at the
+    same values (a query asked again) is solved once."""
+    return guarded_solve(branch, X)
 
 
 def _bracketed_root(residual, X, low, high, guess, x, qdef, block):
@@ -299,16 +286,9 @@ def _bracketed_root(residual, X, low, high, guess, x, qdef, block):
     crossings = [i for i in range(len(grid) - 1) if finite[i] and finite[i + 1]
                  and signs[i] * signs[i + 1] <= 0 and signs[i] != signs[i + 1]]
     exact = [grid[i] for i in range(len(grid)) if finite[i] and values[i] == 0]
-    roots = list(exact)
-    from scipy import optimize  # imported here: only inverted, non-symbolic solves need it
-
-    g = sympy.lambdify(X, residual, "math")
-    for i in crossings:
-        if values[i] == 0 or values[i + 1] == 0:
-            continue
-        roots.append(optimize.brentq(g, grid[i], grid[i + 1], xtol=1e-300, rtol=_BRENTQ_RTOL,
-                                     maxiter=500))
-    roots = sorted(set(roots))
+    inside = np.array([i for i in crossings if values[i] != 0 and values[i + 1] != 0], int)
+    found = sign_root(lambda rows, x: f(x), grid[inside], grid[inside + 1])
+    roots = sorted(set(exact) | {float(r) for r in found})
     q = block.equations[0]
     span = f"[{format_quantity(from_base(grid[0], qdef.unit))}, " \
            f"{format_quantity(from_base(grid[-1], qdef.unit))}]"
@@ -328,7 +308,7 @@ def _bracketed_root(residual, X, low, high, guess, x, qdef, block):
     return roots[0]
 
 
-def _solve_many(model, unknowns, residuals, fallback):
+def _solve_many(model: Engine, unknowns, residuals, fallback):
     from scipy import optimize
 
     symbols = [model.symbols[x] for x in unknowns]
@@ -343,4 +323,4 @@ def _solve_many(model, unknowns, residuals, fallback):
     if not sol.success or np.max(np.abs(scaled(sol.x))) > 1e-9:
         raise NoSolutionError(", ".join(unknowns), f"the joint equations did not converge "
                                                    f"({sol.message})")
-    return dict(zip(unknowns, sol.x * scale)), "solved numerically (joint root)"
+    return dict(zip(unknowns, sol.x * scale)), Solver.JOINT

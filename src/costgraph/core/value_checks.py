@@ -9,14 +9,20 @@ a number that is priced as if it were real.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 
 from ..errors import InvalidValueError
 from ..lang.expr import PintBackend, translate
 from ..units import format_quantity
+from .provenance import Method
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 
-def evaluate(model, rule, steps):
+def evaluate(model: Engine, rule, steps):
     """The rule's value at ``steps`` (pint), refusing a zero divisor, an overflow, a NaN."""
     values = {n: steps[n].value for n in rule.expr.names}
     try:
@@ -33,7 +39,7 @@ def evaluate(model, rule, steps):
     return value
 
 
-def check_derived(model, name: str, value, rule, steps) -> None:
+def check_derived(model: Engine, name: str, value, rule, steps) -> None:
     """Refuse a derived value outside the bounds its quantity declares."""
     q = model.ruleset.quantities[name]
     x = float(value.magnitude)
@@ -46,7 +52,7 @@ def check_derived(model, name: str, value, rule, steps) -> None:
                             f"{side} — it cannot be; from {_inputs(rule, steps)}")
 
 
-def _divides_by_zero(model, rule, steps) -> InvalidValueError:
+def _divides_by_zero(model: Engine, rule, steps) -> InvalidValueError:
     zeros = [n for n in rule.inputs if n in steps and float(steps[n].value.magnitude) == 0]
     if zeros:
         name = _zero_origin(steps, zeros[0])
@@ -72,11 +78,11 @@ def _zero_origin(steps, name: str, seen=()) -> str:
 
 def _origin(step) -> str:
     """Where a value came from, in words: 'given', 'preset h200', 'derived by rule x'."""
-    if step.kind == "preset":
-        return f"preset {(step.source or '').split(';')[0]}:"
-    if step.kind in ("derived", "solved"):
-        return f"{step.kind} by rule {step.rule}:"
-    return f"{step.kind}"
+    if step.method is Method.PRESET:
+        return f"preset {step.preset}:"
+    if step.method in (Method.DERIVED, Method.SOLVED):
+        return f"{step.method} by rule {step.rule}:"
+    return f"{step.method}"
 
 
 def _inputs(rule, steps) -> str:

@@ -22,10 +22,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic import model_validator
 
-from ..errors import UnknownSourceError, closest
+from ..errors import UnknownSourceError, did_you_mean
+from .schema import Schema, schema_text
 
 BIBLIOGRAPHY_FILE = "sources.yaml"
 KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -50,11 +51,7 @@ GRAMMAR_HINT = "write [key] or [key] locator, several separated by ';'"
 # --- the file format ------------------------------------------------------------------------
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class EntrySpec(_Schema):
+class EntrySpec(Schema):
     """One entry of sources.yaml; rules/README.md documents each key."""
 
     author: str = Field(min_length=1)
@@ -96,7 +93,7 @@ class EntrySpec(_Schema):
         return self
 
 
-class BibliographyFileSpec(_Schema):
+class BibliographyFileSpec(Schema):
     description: str = Field(min_length=1)
     entries: dict[str, dict]
 
@@ -297,11 +294,8 @@ def load_bibliography(label: str, data,
 
 
 def _schema_text(err) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown key (check the spelling against rules/README.md)"
-    if err["type"] == "missing":
-        return "required key is missing"
-    return err["msg"].removeprefix("Value error, ")
+    text = schema_text(err, "check the spelling against rules/README.md")
+    return text.removeprefix("Value error, ")
 
 
 def cite_all(entries: dict[str, SourceEntry], label: str, description: str, loader,
@@ -320,9 +314,8 @@ def cite_all(entries: dict[str, SourceEntry], label: str, description: str, load
             return
         for c in citations:
             if c.key not in entries:
-                hint = closest(c.key, entries)
-                problem(file, item, f"source cites unknown key [{c.key}]" + (
-                    f"; did you mean {', '.join(hint)}?" if hint else
+                problem(file, item, f"source cites unknown key [{c.key}]" + did_you_mean(
+                    c.key, entries,
                     f" (add it to {label}, or list the keys with `costgraph sources`)"))
             else:
                 cited[c.key].append(Citer(item, file, c.locator, tuple(values)))

@@ -118,6 +118,8 @@ class RuleSet:
     kinds: dict[str, KindDef] = field(default_factory=default_kinds)
     kinds_declared: bool = False  # without presets/kinds.yaml presets compose in order named
     bibliography: Bibliography | None = None  # None: the folder has no sources.yaml
+    # the stack chart's default bars, from charts.yaml: label -> {"presets": [...], "given": {}}
+    stack_scenarios: dict[str, dict] = field(default_factory=dict)
 
     def rule_for(self, name: str) -> RuleDef | None:
         """The rule that defines ``name``, or None for an input."""

@@ -9,6 +9,7 @@ else is checked then, since everything that uses that file's names would look wr
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,12 +19,13 @@ from pydantic import ValidationError
 
 from .bibliography import BIBLIOGRAPHY_FILE
 from ..errors import Problem, RuleSetError
-from .schema import (ConstraintSpec, KindsFileSpec, PresetFileSpec, PresetSpec, QuantitySpec,
-                     RuleFileSpec, RuleSpec)
+from .schema import (ChartsFileSpec, ConstraintSpec, KindsFileSpec, PresetFileSpec, PresetSpec, QuantitySpec,
+                     RuleFileSpec, RuleSpec, entry_place, schema_text)
 from .yaml_reader import YamlDocument, parse_yaml, read_text
 
 
 KINDS_FILE = "kinds.yaml"  # in presets/: the declared kinds (optional)
+CHARTS_FILE = "charts.yaml"  # what the charts draw unless told otherwise (optional)
 
 
 @dataclass
@@ -34,6 +36,7 @@ class RuleFiles:
     presets: list = field(default_factory=list)  # (label, PresetFileSpec | None)
     kinds: tuple | None = None  # (label, KindsFileSpec | None) of presets/kinds.yaml, if any
     bibliography: tuple | None = None  # (label, YAML data) of sources.yaml, if any
+    charts: tuple | None = None  # (label, ChartsFileSpec | None) of charts.yaml, if any
     problems: list = field(default_factory=list)
     lines: dict = field(default_factory=dict)  # (label, item) -> line, e.g. "rule memory.kv"
     broken: set = field(default_factory=set)  # quantities whose own declaration is refused
@@ -46,6 +49,7 @@ def read_files(root: Path) -> RuleFiles:
     presets = reader.label(root / "presets") + "/"
     kinds = reader.label(root / "presets" / KINDS_FILE)
     sources = reader.label(root / BIBLIOGRAPHY_FILE)
+    charts = reader.label(root / CHARTS_FILE)
     for label, doc in documents:
         if label == sources:  # checked by the bibliography, against every citation
             reader.files.bibliography = (label, doc.data)
@@ -53,11 +57,22 @@ def read_files(root: Path) -> RuleFiles:
         if label == kinds:
             reader.files.kinds = (label, reader.validate(label, doc, KindsFileSpec))
             continue
+        if label == charts:
+            reader.files.charts = (label, reader.validate(label, doc, ChartsFileSpec))
+            continue
         spec = reader.validate(label, doc, PresetFileSpec if label.startswith(presets)
                                else RuleFileSpec)
         (reader.files.presets if label.startswith(presets) else reader.files.rules).append(
             (label, spec))
     return reader.files
+
+
+def bundled_rules_path() -> Path:
+    """Where the rules shipped with costgraph live (installed, or in a source checkout)."""
+    spec = importlib.util.find_spec("costgraph.bundled_rules")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(__file__).resolve().parents[3] / "rules"
 
 
 def rule_file_paths(folder: Path) -> list[Path]:
@@ -214,15 +229,11 @@ def _location(data, loc) -> str:
     if not loc:
         return ""
     head = loc[0]
-    if head == "rules" and len(loc) > 1 and isinstance(loc[1], int):
-        rules = data.get("rules") or []
-        rid = rules[loc[1]].get("id") if loc[1] < len(rules) and isinstance(
-            rules[loc[1]], dict) else None
-        rest = ".".join(str(p) for p in loc[2:])
-        return f"rule {rid or '#' + str(loc[1] + 1)}" + (f" key {rest}" if rest else "")
-    if head == "constraints" and len(loc) > 1 and isinstance(loc[1], int):
-        return f"constraint #{loc[1] + 1}" + (f" key {'.'.join(map(str, loc[2:]))}"
-                                              if loc[2:] else "")
+    entry = entry_place(data, loc, "rules", "rule") or \
+        entry_place(data, loc, "constraints", "constraint", by_id=False)
+    if entry is not None:
+        place, rest = entry
+        return place + (f" key {'.'.join(map(str, rest))}" if rest else "")
     if head in ("quantities", "presets") and len(loc) > 1:
         rest = ".".join(str(p) for p in loc[2:] if not str(p).startswith(("str", "float",
                                                                           "PresetValue")))
@@ -232,11 +243,7 @@ def _location(data, loc) -> str:
 
 
 def _pydantic_text(err) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown key (check the spelling against rules/README.md)"
-    if err["type"] == "missing":
-        return "required key is missing"
-    return err["msg"]
+    return schema_text(err, "check the spelling against rules/README.md")
 
 
 def _anchor_finder(label: str, texts: dict[str, str]):

@@ -18,7 +18,7 @@ from .bibliography import bibliography
 from .definitions import (SCENARIO_KIND, ConstraintDef, KindDef, PresetDef, PresetValue,
                           QuantityDef, RuleDef, RuleSet, default_kinds)
 from ..errors import (DimensionError, ExpressionError, Problem, RuleSetError, ValueTextError,
-                     ascii_hint, closest)
+                     ascii_hint, did_you_mean)
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
 from .rule_files import KINDS_FILE, fingerprint, read_files
@@ -102,12 +102,32 @@ class _Loader:
                     self.add_preset(file, spec.kind, name, preset)
         self.check_includes()
         self.check_kinds()
+        stack = self.stack_scenarios(files.charts)
         # every source cites the folder's sources.yaml, when it has one
         sources = bibliography(files.bibliography, self, self.problem)
         if self.problems:
             raise RuleSetError(self.problems)
         return RuleSet(self.root, self.quantities, self.rules, self.constraints, self.presets,
-                       self.descriptions, self.kinds, files.kinds is not None, sources)
+                       self.descriptions, self.kinds, files.kinds is not None, sources, stack)
+
+    def stack_scenarios(self, charts) -> dict[str, dict]:
+        """The stack chart's bars from charts.yaml, each naming declared presets and inputs."""
+        file, spec = charts or (None, None)
+        if spec is None or spec.stack is None:
+            return {}
+        self.descriptions[file] = spec.description
+        out = {}
+        for label, scenario in spec.stack.scenarios.items():
+            item = f"stack scenario {label!r}"
+            for name in scenario.presets:
+                if name not in self.presets:
+                    self.problem(file, item, _unknown(name, self.presets, "uses", kind="preset"))
+            for name in scenario.given:
+                if name not in self.quantities:
+                    self.problem(file, item, _unknown(name, self.quantities, "gives"))
+            out[label] = {"presets": list(scenario.presets),
+                          **({"given": dict(scenario.given)} if scenario.given else {})}
+        return out
 
     def add_quantity(self, file, name, spec: QuantitySpec):
         item = f"quantity {name}"
@@ -351,9 +371,7 @@ class _Loader:
 
 
 def _unknown(name, known, verb, kind="quantity"):
-    hint = closest(name, known)
-    suggestion = f"; did you mean {', '.join(hint)}?" if hint else ""
-    return f"{verb} unknown {kind} '{name}'{suggestion}{ascii_hint(name)}"
+    return f"{verb} unknown {kind} '{name}'{did_you_mean(name, known)}{ascii_hint(name)}"
 
 
 def _bound(value, unit):

@@ -19,11 +19,36 @@ PRESET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 RULE_ID = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
-class _Schema(BaseModel):
+class Schema(BaseModel):
+    """The base of every file schema (rules, presets, sources, claims, measurements): frozen,
+    and an unknown key is an error, not ignored."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class QuantitySpec(_Schema):
+def schema_text(err, unknown_key: str) -> str:
+    """A pydantic error in words: an unknown key (followed by ``unknown_key``, where the
+    format is documented), a missing one, or pydantic's own message."""
+    if err["type"] == "extra_forbidden":
+        return f"unknown key ({unknown_key})"
+    if err["type"] == "missing":
+        return "required key is missing"
+    return err["msg"]
+
+
+def entry_place(data, loc, key: str, noun: str, by_id: bool = True):
+    """``("rule memory.kv", rest)`` for a pydantic location inside the list ``data[key]``:
+    the entry named by its ``id`` (``#3`` when it has none, or when not ``by_id``) and the
+    rest of the location; None for a location outside that list."""
+    if len(loc) < 2 or loc[0] != key or not isinstance(loc[1], int):
+        return None
+    entries = data.get(key) or []
+    entry = entries[loc[1]] if loc[1] < len(entries) else None
+    eid = entry.get("id") if by_id and isinstance(entry, dict) else None
+    return f"{noun} {eid or '#' + str(loc[1] + 1)}", tuple(loc[2:])
+
+
+class QuantitySpec(Schema):
     unit: str
     description: str = Field(min_length=1)
     bounds: tuple[float | str | None, float | str | None] | None = None
@@ -39,7 +64,7 @@ class QuantitySpec(_Schema):
         return str(v) if isinstance(v, (int, float)) else v
 
 
-class RuleSpec(_Schema):
+class RuleSpec(Schema):
     id: str
     defines: str
     expr: str
@@ -47,21 +72,21 @@ class RuleSpec(_Schema):
     source: str = Field(min_length=1)
 
 
-class ConstraintSpec(_Schema):
+class ConstraintSpec(Schema):
     id: str
     expr: str
     description: str = Field(min_length=1)
     source: str = Field(min_length=1)
 
 
-class RuleFileSpec(_Schema):
+class RuleFileSpec(Schema):
     description: str = Field(min_length=1)
     quantities: dict[str, QuantitySpec] = {}
     rules: list[RuleSpec] = []
     constraints: list[ConstraintSpec] = []
 
 
-class PresetValueSpec(_Schema):
+class PresetValueSpec(Schema):
     value: str | float
     source: str | None = None
     note: str | None = None
@@ -72,7 +97,7 @@ class PresetValueSpec(_Schema):
     distribution: Literal["uniform", "triangular", "normal", "lognormal"] | None = None
 
 
-class PresetSpec(_Schema):
+class PresetSpec(Schema):
     description: str = Field(min_length=1)
     source: str | None = None
     includes: list[str] = []
@@ -80,18 +105,32 @@ class PresetSpec(_Schema):
     partial: bool = False  # a building block for other presets of its kind: it need not be whole
 
 
-class PresetFileSpec(_Schema):
+class PresetFileSpec(Schema):
     kind: str = Field(pattern=KIND_NAME.pattern)
     description: str = Field(min_length=1)
     presets: dict[str, PresetSpec]
 
 
-class KindSpec(_Schema):
+class ChartScenarioSpec(Schema):
+    presets: list[str] = []  # applied after the chart's base presets
+    given: dict[str, str | int | float] = {}
+
+
+class StackChartSpec(Schema):
+    scenarios: dict[str, ChartScenarioSpec] = Field(min_length=1)  # label -> configuration
+
+
+class ChartsFileSpec(Schema):
+    description: str = Field(min_length=1)
+    stack: StackChartSpec | None = None
+
+
+class KindSpec(Schema):
     description: str = Field(min_length=1)
     compose: Literal["replace", "merge"] = "replace"
     requires: list[str] = []
 
 
-class KindsFileSpec(_Schema):
+class KindsFileSpec(Schema):
     description: str = Field(min_length=1)
     kinds: dict[str, KindSpec]

@@ -13,6 +13,7 @@ import numpy as np
 
 from .chart import Chart, label
 from ..analysis.sweep import sweep
+from ..core.roots import bisect
 from ..table import Table
 from ..units import format_quantity
 
@@ -99,16 +100,16 @@ def constraint_limits(model, grid, x, line, lines, find, presets, given) -> dict
     return out
 
 
-def _boundary(f, cid, fixed, name, lo, hi, iterations: int = 60) -> float:
-    """Bisect (in log space) for where the slack of ``cid`` changes sign between lo and hi;
-    the last value that holds (a slack that steps, as a KV pool of whole blocks does, has no
-    zero to find, only a last point on the right side of its step)."""
-    a, b = np.log(lo), np.log(hi)
-    for _ in range(iterations):
-        mid = 0.5 * (a + b)
-        holds = f.margins(**fixed, **{name: np.exp(mid)})[cid] >= 0
-        a, b = (mid, b) if holds else (a, mid)
-    return float(np.exp(a))
+def _boundary(f, cid, fixed, name, lo, hi) -> float:
+    """Bisect (``core.roots``) for where the slack of ``cid`` changes sign between lo, where
+    it holds, and hi; the last value that holds (a slack that steps, as a KV pool of whole
+    blocks does, has no zero to find, only a last point on the right side of its step)."""
+    def holds(rows, x):
+        margin = np.broadcast_to(f.margins(**fixed, **{name: x})[cid], np.shape(x))
+        return margin >= 0, margin
+
+    x_true, _ = bisect(holds, np.array([lo], float), np.array([hi], float), False)
+    return float(x_true[0])
 
 
 def _paint_lines(ax, model, grid, data, x, line, lines, find, limits):

@@ -2,8 +2,9 @@
 
 The layers are found in the rules, not listed here: every ``<layer>_share`` quantity whose
 ``<layer>_cost_per_mtok`` is also declared is a layer of ``cost_per_mtok``, in the order the
-rule files declare them. The default scenarios are the serving configurations of the essay's
-Figure 2, derived from the rules on the chosen base presets instead of copied.
+rule files declare them. The default scenarios are data: the ``stack`` scenarios of the rules
+folder's ``charts.yaml`` (for the bundled rules, the serving configurations of the essay's
+Figure 2), each derived from the rules on the chosen base presets instead of copied.
 """
 
 from __future__ import annotations
@@ -11,20 +12,22 @@ from __future__ import annotations
 import numpy as np
 
 from .chart import Chart, label
+from ..errors import QueryError
+from ..lang.rule_files import bundled_rules_path
+from ..lang.rules import load_ruleset
 from ..lang.scenario import preset_names
 from ..analysis.sweep import scenario_label
 from ..table import Table
 
 TOTAL = "cost_per_mtok"
 
-# the configurations the essay's Figure 2 compares, as presets applied after the base ones
-FIGURE_2 = {
-    "batch 1, FP16": {"presets": ["batch-1", "fp16"]},
-    "batch 8, FP16": {"presets": ["batch-8", "fp16"]},
-    "batch 64, FP8": {"presets": ["batch-64", "fp8"]},
-    "batch 128, FP4": {"presets": ["batch-128", "fp4"]},
-    "128K context, batch 16, FP8": {"presets": ["ctx-128k", "fp8"], "given": {"batch": 16}},
-}
+
+
+def __getattr__(name: str):
+    """``FIGURE_2``: the bundled rules' default stack scenarios (read from charts.yaml)."""
+    if name == "FIGURE_2":
+        return load_ruleset(bundled_rules_path()).stack_scenarios
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def cost_layers(model, total: str = TOTAL) -> list[str]:
@@ -44,7 +47,8 @@ def cost_stack(model, scenarios=None, *, presets=None, given=None, layers=None,
     model : costgraph.Model
     scenarios : mapping, optional
         Label to the presets applied after ``presets`` (a list), or to a mapping with
-        ``presets`` and ``given``. Default: the essay's Figure 2 configurations.
+        ``presets`` and ``given``. Default: the ``stack`` scenarios of the rules folder's
+        ``charts.yaml``.
     presets, given
         The base scenario every bar starts from (default presets: ``default``).
     layers : list of str, optional
@@ -55,7 +59,12 @@ def cost_stack(model, scenarios=None, *, presets=None, given=None, layers=None,
     Chart
     """
     layers = list(layers or cost_layers(model))
-    scenarios = FIGURE_2 if scenarios is None else scenarios
+    if scenarios is None:
+        scenarios = model.ruleset.stack_scenarios
+        if not scenarios:
+            raise QueryError("stack chart", "no scenarios given, and this rules folder's "
+                                            "charts.yaml lists none under stack: scenarios; "
+                                            "give scenarios={'label': ['preset', ...]}")
     base = preset_names(presets, model.ruleset)
     rows = []
     for name, spec in scenarios.items():

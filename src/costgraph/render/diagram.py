@@ -22,14 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .folding import FOLD_HINT, feeds, zero_branches
-from ..errors import ExpressionError
-from ..lang.expr import parse_constraint
 from ..units import format_quantity
 from .style import QUANTITY_ROLES, ROLES, Role, role_attrs
 
 FOLD_ID = "folded"  # the one node that stands for every folded quantity
 FOLD_NAMES_PER_LINE = 3
-BINDING_RTOL = 1e-6  # a constraint whose two sides agree this closely has no slack left
 
 
 @dataclass(frozen=True)
@@ -236,19 +233,15 @@ def _fold_node(result, names: set[str], folded: frozenset[str]) -> Node:
 
 def _quantity_node(step, target: bool) -> Node:
     lines = [step.name, format_quantity(step.value)]
-    if step.kind == "preset" and step.source:
-        lines.append(f"preset {step.source.split(';', 1)[0]}")
+    if step.preset is not None:
+        lines.append(f"preset {step.preset}")
     tooltip = step.formula or step.source or step.kind
     role = step.kind if step.kind in QUANTITY_ROLES else "derived"
     return Node(f"q:{step.name}", role, tuple(lines), tooltip, target)
 
 
 def _constraint_names(status, result) -> set[str]:
-    try:
-        names = parse_constraint(status.expr).names
-    except ExpressionError:
-        return set()
-    return set(names) & set(result.steps)
+    return set(status.names) & set(result.steps)
 
 
 def _constraint_node(status, binding: set[str]) -> Node:
@@ -256,7 +249,7 @@ def _constraint_node(status, binding: set[str]) -> Node:
         role, detail = "unevaluated", "not evaluated"
     elif not status.holds:
         role, detail = "violated", "VIOLATED" + _ratio(status)
-    elif status.id in binding or _no_slack(status):
+    elif status.id in binding or status.tight:
         role, detail = "binding", "binding"
     else:
         role, detail = "holds", "holds" + _ratio(status)
@@ -268,7 +261,3 @@ def _ratio(status) -> str:
     """", ratio 0.894" (left side over right); nothing when the right side is zero."""
     return "" if status.ratio is None else f", ratio {status.ratio:.3g}"
 
-
-def _no_slack(status) -> bool:
-    ratio = status.ratio
-    return ratio is not None and abs(ratio - 1) <= BINDING_RTOL

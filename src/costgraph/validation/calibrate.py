@@ -18,6 +18,8 @@ The fitted values can be written as a ``stack`` preset (``CalibrationReport.pres
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from dataclasses import dataclass
 
@@ -29,6 +31,9 @@ from .measurements import read_all
 from .predict import Evaluator
 from ..units import format_number
 from .validate import Summary
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 _MISSING_PENALTY = 10.0  # residual of a point no batch satisfies at a trial value (e^10 off)
 _Z95 = 1.6448536269514722  # P95 of a standard normal: a preset's low/high are P5..P95
@@ -170,7 +175,7 @@ class CalibrationReport:
         return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
-def calibrate(model, files=None, fit=(), presets=(), loo=False) -> CalibrationReport:
+def calibrate(model: Engine, files=None, fit=(), presets=(), loo=False) -> CalibrationReport:
     """Fit the input quantities ``fit`` to the points of ``files`` (see the module doc)."""
     fit = tuple(fit)
     unit = _loo_unit(loo)
@@ -250,7 +255,7 @@ def _fit(evaluator, x0, bounds, use):
     return least_squares(fun, x0, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac")
 
 
-def _fitted(model, fit, x, x0, bounds, result, m) -> tuple[FittedValue, ...]:
+def _fitted(model: Engine, fit, x, x0, bounds, result, m) -> tuple[FittedValue, ...]:
     J = np.atleast_2d(result.jac)
     n = len(fit)
     dof = m - n
@@ -295,7 +300,7 @@ def _fitted(model, fit, x, x0, bounds, result, m) -> tuple[FittedValue, ...]:
     return tuple(out)
 
 
-def _bounds(model, name) -> tuple[float, float]:
+def _bounds(model: Engine, name) -> tuple[float, float]:
     q = model.ruleset.quantities[name]
     return (-np.inf if q.low is None else q.low, np.inf if q.high is None else q.high)
 
@@ -310,7 +315,7 @@ def _keys(source: str):
         return []
 
 
-def _stack(model, point, presets) -> str | None:
+def _stack(model: Engine, point, presets) -> str | None:
     """The stack preset the first point is evaluated under (a fitted preset includes it)."""
     from ..lang.scenario import compose
 

@@ -25,6 +25,8 @@ Reading checks everything that can be checked before predicting and raises one
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import importlib.util
 import re
 from dataclasses import dataclass, field
@@ -33,11 +35,15 @@ from typing import Union
 
 import pint
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ..lang.bibliography import parse_source
-from ..errors import CostgraphError, MeasurementsFileError, closest
+from ..errors import CostgraphError, MeasurementsFileError, did_you_mean
+from ..lang.schema import Schema, schema_text
 from ..units import format_quantity, parse_quantity
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 Raw = Union[str, int, float]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -120,11 +126,7 @@ METRICS = {m.name: m for m in (
 # --- the file format ------------------------------------------------------------------------
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class GivenSpec(_Schema):
+class GivenSpec(Schema):
     """A given value that is not known exactly: the value used, and the range it may span."""
 
     value: Raw
@@ -133,7 +135,7 @@ class GivenSpec(_Schema):
     note: str | None = None
 
 
-class PointSpec(_Schema):
+class PointSpec(Schema):
     id: str = Field(min_length=1)
     presets: list[str] | None = None
     stack: str | None = None  # the stack preset of the software measured, after the presets
@@ -150,7 +152,7 @@ class PointSpec(_Schema):
     note: str | None = None
 
 
-class DefaultsSpec(_Schema):
+class DefaultsSpec(Schema):
     presets: list[str] | None = None
     stack: str | None = None
     given: dict[str, Raw | GivenSpec] = {}
@@ -161,7 +163,7 @@ class DefaultsSpec(_Schema):
     source: str | None = None
 
 
-class MeasurementsFileSpec(_Schema):
+class MeasurementsFileSpec(Schema):
     """The file's top level; each point is checked on its own (``PointSpec``), so one
     point's mistake hides no other's."""
 
@@ -230,7 +232,7 @@ def validation_files() -> list[Path]:
     return sorted(validation_set_path().glob("*.yaml"))
 
 
-def read_all(model, files=None) -> tuple[Measurement, ...]:
+def read_all(model: Engine, files=None) -> tuple[Measurement, ...]:
     """Every point of ``files`` (default: the validation set), ids unique across them."""
     named = [(f, None) for f in validation_files()] if files is None else \
         [_locate(f) for f in files]
@@ -265,7 +267,7 @@ def _locate(f):
     return f, None
 
 
-def read_measurements(model, measurements, label: str | None = None) -> MeasurementsFile:
+def read_measurements(model: Engine, measurements, label: str | None = None) -> MeasurementsFile:
     """Read and check a measurements file (a path, or the mapping it holds).
 
     ``label`` names the file in errors and reports (default: the path as given).
@@ -298,7 +300,7 @@ def read_measurements(model, measurements, label: str | None = None) -> Measurem
 
 
 class _Reader:
-    def __init__(self, model, path, spec: MeasurementsFileSpec):
+    def __init__(self, model: Engine, path, spec: MeasurementsFileSpec):
         self.model, self.path, self.spec = model, path, spec
         self.problems: list[str] = []
 
@@ -364,9 +366,8 @@ class _Reader:
         known = self.model.ruleset.presets
         for name in names:
             if name not in known:
-                hint = closest(name, known)
-                more = f"; did you mean {', '.join(hint)}?" if hint else ""
-                self.problems.append(f"{item}: unknown preset '{name}'{more}")
+                self.problems.append(f"{item}: unknown preset '{name}'"
+                                     f"{did_you_mean(name, known)}")
         return tuple(names)
 
     def metric(self, item, name) -> Metric | None:
@@ -374,10 +375,8 @@ class _Reader:
             self.problems.append(f"{item}: no metric: give one of {', '.join(METRICS)}")
             return None
         if name not in METRICS:
-            hint = closest(name, METRICS)
-            more = f"did you mean {', '.join(hint)}?" if hint else \
-                f"the metrics are {', '.join(METRICS)}"
-            self.problems.append(f"{item}: unknown metric '{name}'; {more}")
+            more = did_you_mean(name, METRICS, f"; the metrics are {', '.join(METRICS)}")
+            self.problems.append(f"{item}: unknown metric '{name}'{more}")
             return None
         metric = METRICS[name]
         if metric.quantity not in self.model.ruleset.quantities:
@@ -446,9 +445,7 @@ class _Reader:
             return text
         for c in citations:
             if c.key not in bib.entries:
-                hint = closest(c.key, bib.entries)
-                more = f"; did you mean {', '.join(hint)}?" if hint else \
-                    f" (add it to {bib.file})"
+                more = did_you_mean(c.key, bib.entries, f" (add it to {bib.file})")
                 self.problems.append(f"{item}: source cites unknown key [{c.key}]{more}")
         return text
 
@@ -476,12 +473,7 @@ def _schema_problems(errors, where: str = "") -> list[str]:
         # deeper parts of a location name pydantic's union branches (str, int, GivenSpec)
         key = ".".join(str(p) for p in err["loc"][:2] if not str(p)[:1].isupper()
                        and str(p) not in ("str", "int", "float"))
-        if err["type"] == "extra_forbidden":
-            text = "unknown key (see docs/validation.md for the format)"
-        elif err["type"] == "missing":
-            text = "required key is missing"
-        else:
-            text = err["msg"]
+        text = schema_text(err, "see docs/validation.md for the format")
         head = " ".join(p for p in (where, f"key {key}" if key else "") if p)
         out.append(f"{head}: {text}" if head else text)
     return out

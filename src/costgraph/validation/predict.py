@@ -18,6 +18,8 @@ grid step would be missed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import weakref
 from dataclasses import dataclass
 
@@ -25,6 +27,9 @@ import numpy as np
 
 from ..errors import QueryError
 from .measurements import AT_CONCURRENCY, CONCURRENCY_QUANTITY, STEPS, Measurement
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 DEFAULT_MAX_BATCH = 16384  # the largest batch a max_throughput point is searched up to
 _COARSE, _FINE = 64, 32  # grid sizes of the first two stages of the batch search
@@ -90,7 +95,7 @@ class Evaluator:
         Also evaluate each point at both ends of every ranged given value.
     """
 
-    def __init__(self, model, points, presets=(), fit=(), spans=False):
+    def __init__(self, model: Engine, points, presets=(), fit=(), spans=False):
         self.model, self.points = model, tuple(points)
         self.presets, self.fit = tuple(presets), tuple(fit)
         self.units = [model.ruleset.quantities[p.metric.quantity].pint_unit for p in self.points]

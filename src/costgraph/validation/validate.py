@@ -10,6 +10,8 @@ share of points within 10% and 20%, overall and per file.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from dataclasses import dataclass
 
@@ -19,6 +21,9 @@ from ..lang.bibliography import cited_keys
 from .measurements import Measurement, read_all
 from .predict import Detail, Evaluator
 from ..units import Quantity, format_number, format_quantity
+
+if TYPE_CHECKING:
+    from ..core.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ class ValidationReport:
                 "points": [r.to_dict() for r in self.results]}
 
 
-def validate(model, files=None, presets=()) -> ValidationReport:
+def validate(model: Engine, files=None, presets=()) -> ValidationReport:
     """Predict every point of ``files`` (default: the validation set) and compare.
 
     Parameters

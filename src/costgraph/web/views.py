@@ -222,7 +222,7 @@ def inputs(result, sets: list[str]) -> list[Input]:
         text = written[name] if name in written else \
             f"{float(step.value.magnitude):.12g}" + (f" {unit}" if unit else "")
         out.append(Input(name, text, format_quantity(step.value), step.kind,
-                         (step.source or "").split(";", 1)[0]))
+                         step.preset or ""))
     return out
 
 

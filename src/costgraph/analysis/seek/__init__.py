@@ -5,7 +5,7 @@ variables), ``choices`` (variables that take listed values), ``closed_form`` (th
 a formula), ``result`` (the answer), ``run`` (the question, from text to answer).
 """
 
-from .result import SeekResult
+from .result import SeekResult, Sense
 from .run import seek
 
-__all__ = ["SeekResult", "seek"]
+__all__ = ["SeekResult", "Sense", "seek"]

@@ -6,6 +6,8 @@ enumeration and refinement work unchanged; the evaluation and the answer see the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dataclasses
 
 import numpy as np
@@ -14,8 +16,11 @@ from ...errors import QueryError
 from .line import Variable
 from ...units import format_quantity
 
+if TYPE_CHECKING:
+    from ...core.engine import Engine
 
-def allowed_choices(model, name, spec, bounds, known) -> tuple[float, ...] | None:
+
+def allowed_choices(model: Engine, name, spec, bounds, known) -> tuple[float, ...] | None:
     """The values ``name`` may take in this seek, sorted, or None for a plain variable.
 
     A set in ``vary`` lists them; a quantity that declares ``values`` takes those within the

@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy
 from sympy.printing.str import StrPrinter
 
-from ...core import symbolic_cache
 from ...lang.expr import SympyBackend, translate
 from ...errors import NoSolutionError
 from ...core.plan import active_branches
+from ...lang.definitions import QuantityDef
+from ...core.symbolic import guarded_solve, solvable
 from ...units import format_quantity, format_unit, from_base
+
+if TYPE_CHECKING:
+    from ...core.engine import Engine
 
 MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
 
@@ -73,12 +78,80 @@ class _Printer(StrPrinter):
         return f"{float(expr):.12g}"
 
 
-def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> ClosedForm | None:
+@dataclass(frozen=True)
+class ClosedFormQuestion:
+    """What deriving a seek's closed form needs, taken from the engine when the seek ends.
+
+    ``equation`` is the stopping constraint's two sides subtracted, with every quantity that
+    depends on ``variable`` expanded through its rule; ``values`` the base-unit magnitudes at
+    the optimum; ``units`` the declared unit of each name. Solving it (sympy, a fraction of a
+    second) waits until the closed form is asked for.
+    """
+
+    variable: str
+    end: str
+    constraint: str
+    equation: sympy.Expr
+    symbol: sympy.Symbol
+    quantity: QuantityDef  # the variable's declaration
+    units: dict  # name -> declared unit, for each name in the equation
+    values: dict  # name -> base-unit magnitude at the optimum
+    optimum: object
+
+    def solve(self) -> ClosedForm | None:
+        """The closed form, or None when sympy gives no single admissible formula."""
+        x, values, qdef = self.symbol, self.values, self.quantity
+        equation = self.equation
+        numbers = {s: sympy.Float(values[s.name], 17) for s in equation.free_symbols
+                   if s.name in values and s != x}
+        numbers[x] = sympy.Float(values[self.variable], 17)
+        branch = any(a.has(x) for a in equation.atoms(sympy.Max, sympy.Min, sympy.Piecewise))
+        try:
+            equation = active_branches(equation, numbers)
+        except (TypeError, NoSolutionError):  # a value missing, or no where() branch holds
+            return None
+        if not solvable(equation, x, MAX_OPS):
+            return None
+        root = _root(equation, x, numbers, values[self.variable], qdef, self.optimum)
+        if root is None:
+            return None
+        expr, value = root
+        fixed = {s.name: from_base(values[s.name], self.units[s.name])
+                 for s in expr.free_symbols if s.name in values}
+        return ClosedForm(self.variable, self.end, self.constraint, _Printer().doprint(expr),
+                          fixed, from_base(value, qdef.unit), self.optimum, branch,
+                          qdef.integer)
+
+
+def closed_form_question(engine: Engine, variable: str, end: str, cdef, values: dict,
+                         optimum) -> ClosedFormQuestion | None:
+    """The question ``closed_form`` answers, built from the engine; None when the
+    constraint does not depend on ``variable``. Parameters as for ``closed_form``."""
+    x = engine.symbols[variable]
+    depends = set(engine.downstream_of(variable))
+    backend = SympyBackend(engine.symbols)
+    left, _, right = cdef.expr.sides()
+    sides = []
+    for node in (left, right):
+        side = translate(cdef.expr.part(node), backend)
+        sides.append(side.xreplace({engine.symbols[n]: engine.path_composite(n, variable)
+                                    for n in cdef.names if n in depends}))
+    equation = sides[0] - sides[1]
+    if not equation.has(x):
+        return None
+    quantities = engine.ruleset.quantities
+    units = {s.name: quantities[s.name].unit for s in equation.free_symbols}
+    return ClosedFormQuestion(variable, end, cdef.id, equation, x, quantities[variable], units,
+                              dict(values), optimum)
+
+
+def closed_form(engine: Engine, variable: str, end: str, cdef, values: dict,
+                optimum) -> ClosedForm | None:
     """Solve ``cdef``'s equality for ``variable`` with everything else at ``values``.
 
     Parameters
     ----------
-    model : Model
+    engine : Engine
     variable : str
         The quantity the search bisected (an input).
     end : {"max", "min"}
@@ -89,47 +162,14 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
     optimum : pint.Quantity
         The optimum the search found, used to pick the right root and branch.
     """
-    rs = model.ruleset
-    x = model.symbols[variable]
-    qdef = rs.quantities[variable]
-    depends = set(model.downstream_of(variable))
-    backend = SympyBackend(model.symbols)
-    left, _, right = cdef.expr.sides()
-    sides = []
-    for node in (left, right):
-        side = translate(cdef.expr.part(node), backend)
-        sides.append(side.xreplace({model.symbols[n]: model.path_composite(n, variable)
-                                    for n in cdef.names if n in depends}))
-    equation = sides[0] - sides[1]
-    if not equation.has(x):
-        return None
-    numbers = {s: sympy.Float(values[s.name], 17) for s in equation.free_symbols
-               if s.name in values and s != x}
-    numbers[x] = sympy.Float(values[variable], 17)
-    branch = any(a.has(x) for a in equation.atoms(sympy.Max, sympy.Min, sympy.Piecewise))
-    try:
-        equation = active_branches(equation, numbers)
-    except (TypeError, NoSolutionError):  # a value missing, or no where() branch holds
-        return None
-    if equation.has(sympy.ceiling, sympy.floor) or \
-            any(a.has(x) for a in equation.atoms(sympy.exp, sympy.log)) or \
-            sympy.count_ops(equation) > MAX_OPS:
-        return None  # exp/log of the variable: sympy.solve can run for minutes
-    root = _root(equation, x, numbers, values[variable], qdef, optimum)
-    if root is None:
-        return None
-    expr, value = root
-    fixed = {s.name: from_base(values[s.name], rs.quantities[s.name].unit)
-             for s in expr.free_symbols if s.name in values}
-    return ClosedForm(variable, end, cdef.id, _Printer().doprint(expr), fixed,
-                      from_base(value, qdef.unit), optimum, branch, qdef.integer)
+    question = closed_form_question(engine, variable, end, cdef, values, optimum)
+    return None if question is None else question.solve()
 
 
 def _root(equation, x, numbers, x_base, qdef, optimum):
     """The root of ``equation`` in ``x`` that is the optimum (within a whole step, if whole)."""
-    try:
-        roots = symbolic_cache.solve(equation, x, rational=False)  # once per equation, ever
-    except (NotImplementedError, ValueError, TypeError, sympy.PolynomialError):
+    roots = guarded_solve(equation, x, rational=False)  # once per equation, ever
+    if roots is None:
         return None
     others = {s: v for s, v in numbers.items() if s != x}
     found = []

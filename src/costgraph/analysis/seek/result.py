@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from enum import StrEnum
 from html import escape
 
 from ...core.provenance import ConstraintStatus, Result, constraints_html
-from ...units import format_number, format_quantity, format_unit, to_base
-from .closed_form import ClosedForm, closed_form
+from ...units import format_number, format_quantity, format_unit
+from .closed_form import ClosedForm, ClosedFormQuestion
+
+
+class Sense(StrEnum):
+    """Which way a seek moves its objective; the values are the words it is asked in."""
+
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
 
 
 @dataclass(frozen=True)
@@ -22,7 +30,7 @@ class SeekResult:
     """
 
     objective: str
-    sense: str  # "maximize" or "minimize"
+    sense: Sense
     value: object
     point: dict
     binding: tuple[ConstraintStatus, ...]
@@ -31,20 +39,14 @@ class SeekResult:
     bounds: dict  # decision variable -> (low, high) searched, Quantities or None when open
     method: str
     evaluations: int
-    # what the closed form needs, derived on first use (sympy takes a fraction of a second):
-    # (model, bisected variable, "max" | "min", stopping constraint, given, presets)
-    _closed: tuple = field(default=(), repr=False, compare=False)
+    # what the closed form needs, solved on first use (sympy takes a fraction of a second)
+    _closed: ClosedFormQuestion | None = field(default=None, repr=False, compare=False)
     choices: dict = field(default_factory=dict)  # decision variable -> the values it chose among
 
     @functools.cached_property
     def closed_form(self) -> ClosedForm | None:
         """The optimum as a formula of the quantities held fixed, when sympy derives one."""
-        if not self._closed:
-            return None
-        model, var, end, cdef, given, presets = self._closed
-        values = {n: to_base(s.value) for n, s in model.known_steps(presets, given).items()}
-        values.update({n: to_base(q) for n, q in self.result.values.items()})
-        return closed_form(model, var, end, cdef, values, self.point[var])
+        return None if self._closed is None else self._closed.solve()
 
     def explain(self) -> str:
         """The question, the optimum, what binds, the closed form and how it was searched."""
@@ -72,7 +74,7 @@ class SeekResult:
         """JSON-ready: the optimum, what binds, every constraint and the full result."""
         closed = self.closed_form
         return {
-            "objective": self.objective, "sense": self.sense,
+            "objective": self.objective, "sense": self.sense.value,
             "value": _quantity_dict(self.value),
             "point": {n: _quantity_dict(q) for n, q in self.point.items()},
             "binding": [c.to_dict() for c in self.binding],
@@ -91,7 +93,7 @@ class SeekResult:
 
     def _repr_html_(self) -> str:
         """For notebooks: the optimum, the point, and every constraint (binding marked)."""
-        word = "maximum" if self.sense == "maximize" else "minimum"
+        word = "maximum" if self.sense is Sense.MAXIMIZE else "minimum"
         rows = "".join(f"<tr><td>{escape(n)}</td><td>{escape(format_quantity(q))}</td></tr>"
                        for n, q in self.point.items())
         return (f"<p><strong>{word} {escape(self.objective)} = "

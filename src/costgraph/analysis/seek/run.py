@@ -17,6 +17,8 @@ the answer is then solved exactly, so ``s.result`` explains every number at the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dataclasses
 import math
 import threading
@@ -30,16 +32,21 @@ from ...core.compile import numpy_function
 from ...errors import InfeasibleError, QueryError, UnboundedError, UnknownQuantityError
 from ...lang.expr import SympyBackend, translate
 from ...core.provenance import ConstraintStatus
+from ...core.slack import relative_slack
 from ...lang.rules import ConstraintDef
+from .closed_form import closed_form_question
 from .choices import allowed_choices, choice_variable, chosen, on_choices
-from .result import SeekResult
+from .result import SeekResult, Sense
 from .search import Problem, Variable, search
 from ...units import Quantity, base_factor, format_number, format_quantity, to_base
+
+if TYPE_CHECKING:
+    from ...core.engine import Engine
 
 CACHE_SIZE = 32  # compiled evaluators kept per model; a compile costs ~0.1-1 s
 
 
-def seek(model, maximize: str | None = None, minimize: str | None = None, where=(),
+def seek(model: Engine, maximize: str | None = None, minimize: str | None = None, where=(),
          vary: dict | None = None, given: dict | None = None, presets=None, *,
          subject_to=()) -> SeekResult:
     """Maximise or minimise one quantity over the ``vary`` quantities, under constraints.
@@ -110,7 +117,7 @@ def _strict(cdef: ConstraintDef) -> bool:
     return cdef.expr.sides()[1] in ("<", ">")
 
 
-def _closest_within_declared(model, query, evaluate):
+def _closest_within_declared(model: Engine, query, evaluate):
     """The least-bad point of an infeasible query, keeping the declared constraints.
 
     Declared constraints are physical (the batch must fit in HBM), so the honest "at best"
@@ -141,7 +148,7 @@ def _closest_within_declared(model, query, evaluate):
 @dataclass(frozen=True)
 class _Query:
     objective: str
-    sense: str
+    sense: Sense
     variables: tuple[Variable, ...]
     bounds: dict
     constraints: tuple[ConstraintDef, ...]
@@ -159,8 +166,8 @@ class _Query:
         if (maximize is None) == (minimize is None):
             raise QueryError("seek", "give exactly one of maximize= or minimize=, "
                                      "e.g. maximize='context_len'")
-        objective, sense = (maximize, "maximize") if maximize is not None else \
-            (minimize, "minimize")
+        objective, sense = (maximize, Sense.MAXIMIZE) if maximize is not None else \
+            (minimize, Sense.MINIMIZE)
         quantities = model.ruleset.quantities
         if objective not in quantities:
             raise UnknownQuantityError(objective, list(quantities), "seek objective")
@@ -199,7 +206,7 @@ def _vary_items(vary) -> list:
     return list(vary.items())
 
 
-def _bounds(model, name, spec, given):
+def _bounds(model: Engine, name, spec, given):
     """(low, high) as Quantities in the declared unit, None where the declared bound is open."""
     quantities = model.ruleset.quantities
     if name not in quantities:
@@ -235,7 +242,7 @@ def _bounds(model, name, spec, given):
     return low, high
 
 
-def _within_mover(model, name, bounds, given, presets):
+def _within_mover(model: Engine, name, bounds, given, presets):
     """Bounds of a quantity that moves an input, narrowed to what the input's bounds allow.
 
     ``context_len`` moves ``input_len``, at least 1 token: with 256 output tokens no context
@@ -265,7 +272,7 @@ def _magnitude(q, open_end: float) -> float:
     return open_end if q is None else float(q.magnitude)
 
 
-def _constraints(model, keyword: str, stated: tuple) -> tuple[ConstraintDef, ...]:
+def _constraints(model: Engine, keyword: str, stated: tuple) -> tuple[ConstraintDef, ...]:
     """Every declared constraint, then the stated ones (given as ``keyword``), each once."""
     out = {c.id: c for c in model.constraints()}
     for item in stated:
@@ -288,7 +295,7 @@ _CACHE_LOCK = threading.Lock()  # held for the few dict operations of an insert,
 _MISSING = object()
 
 
-def _cached(model, key, build):
+def _cached(model: Engine, key, build):
     """The value cached under ``key`` for ``model``, built (outside any lock) when missing.
 
     One Model may serve many threads. A read takes no lock: ``get`` and ``move_to_end``
@@ -315,7 +322,7 @@ def _cached(model, key, build):
     return value
 
 
-def _evaluator(model, query: _Query):
+def _evaluator(model: Engine, query: _Query):
     """``points -> (score, margins)`` over the decision variables, for the search.
 
     The compiled function computes the derived quantities the objective and constraints
@@ -332,7 +339,7 @@ def _evaluator(model, query: _Query):
     sides = [_cached(model, ("constraint", c.id, c.expr.text), lambda c=c: _sides(model, c))
              for c in query.constraints]
     factors = {n: base_factor(model.ruleset.quantities[n].unit)[0] for n in (*decision, *find)}
-    sign = 1.0 if query.sense == "maximize" else -1.0
+    sign = 1.0 if query.sense is Sense.MAXIMIZE else -1.0
 
     def evaluate(points):
         arrays = dict(zip(decision, np.broadcast_arrays(*(np.asarray(points[n], float)
@@ -351,7 +358,7 @@ def _evaluator(model, query: _Query):
     return evaluate
 
 
-def _sides(model, cdef):
+def _sides(model: Engine, cdef):
     """Numpy functions of each side of a constraint, over its names in base units."""
     backend = SympyBackend(model.symbols)
     left, op, right = cdef.expr.sides()
@@ -359,27 +366,21 @@ def _sides(model, cdef):
     args = [model.symbols[n] for n in names]
     lhs, rhs = (numpy_function(args, translate(cdef.expr.part(side), backend))
                 for side in (left, right))
-    return names, lhs, rhs, op in ("<=", "<")
+    return names, lhs, rhs, op
 
 
 def _margin(fn, base, constants):
-    """Relative slack: (right - left) / |right| for <=, mirrored for >=; >= 0 where it holds.
-
-    Against a right side of zero the slack is absolute (its sign is what matters).
-    """
-    names, lhs, rhs, upper = fn
+    """The relative slack (``core.slack``) of a constraint's sides at the points."""
+    names, lhs, rhs, op = fn
     values = [base[n] if n in base else constants[n] for n in names]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        left, right = np.asarray(lhs(*values), float), np.asarray(rhs(*values), float)
-        diff = right - left if upper else left - right
-        size = np.abs(right)
-        return np.where(size > 0, diff / np.where(size > 0, size, 1.0), diff)
+        return relative_slack(lhs(*values), rhs(*values), op, zero_right="absolute")
 
 
 # --- answers ----------------------------------------------------------------------------------
 
 
-def _exact(model, query: _Query, values: dict):
+def _exact(model: Engine, query: _Query, values: dict):
     """The exact Result at a point, with every constraint's status (declared and stated)."""
     point = {}
     for name, x in values.items():
@@ -396,7 +397,7 @@ def _exact(model, query: _Query, values: dict):
     return dataclasses.replace(result, constraints=statuses), statuses
 
 
-def _settle(model, query: _Query, outcome):
+def _settle(model: Engine, query: _Query, outcome):
     """The exact Result at the optimum, where every constraint holds exactly.
 
     The compiled path works in base units and pint in declared ones; at a real boundary the
@@ -419,22 +420,26 @@ def _settle(model, query: _Query, outcome):
     return point, result, statuses
 
 
-def _result(model, query: _Query, outcome) -> SeekResult:
+def _result(model: Engine, query: _Query, outcome) -> SeekResult:
     _, result, statuses = _settle(model, query, outcome)
     value = result[query.objective]
     point = {query.objective: value}
     point.update({n: result[n] for n in query.decision if n != query.objective})
     binding = tuple(s for s in statuses if s.id in outcome.binding)
-    closed = ()
+    closed = None
     if outcome.line and outcome.limiting:
         cdef = next(c for c in query.constraints if c.id == outcome.limiting[0])
-        closed = (model, outcome.line, outcome.end, cdef, query.given, query.presets)
+        values = {n: to_base(s.value)
+                  for n, s in model.known_steps(query.presets, query.given).items()}
+        values.update({n: to_base(q) for n, q in result.values.items()})
+        closed = closed_form_question(model, outcome.line, outcome.end, cdef, values,
+                                      point[outcome.line])
     return SeekResult(query.objective, query.sense, value, point, binding, statuses, result,
                       dict(query.bounds), outcome.method, outcome.evaluations, closed,
                       choices={n: tuple(c) for n, c in query.choices.items()})
 
 
-def _infeasible(model, query: _Query, outcome) -> InfeasibleError:
+def _infeasible(model: Engine, query: _Query, outcome) -> InfeasibleError:
     result, statuses = _exact(model, query, outcome.point)
     point = {n: result[n] for n in query.decision}
     where = ", ".join(f"{n} {format_quantity(q)}" for n, q in point.items())
@@ -471,7 +476,7 @@ def _unbounded(query: _Query, name: str, side: str) -> UnboundedError:
         reason = (f"{name} has no {side} bound and no constraint limits it; give it one in "
                   f"vary={{'{name}': (low, high)}} or add a constraint on it")
     else:
-        moving = "rising" if query.sense == "maximize" else "falling"
+        moving = "rising" if query.sense is Sense.MAXIMIZE else "falling"
         towards = "grows" if side == "upper" else "falls"
         reason = (f"it keeps {moving} as {name} {towards} without limit; give {name} {bound} "
                   f"bound in vary={{'{name}': (low, high)}} or add a constraint that limits it")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+from pathlib import Path
+
 import pytest
 
 # `model` (the bundled rules, loaded once) comes from tests/conftest.py.
@@ -112,3 +115,10 @@ def test_carbon_per_request_is_carbon_per_output_token_times_the_outputs(model):
     r = model.solve(find=["carbon_per_request", "carbon_per_mtok"])
     assert mag(r["carbon_per_request"], "g/request") == pytest.approx(
         mag(r["carbon_per_mtok"], "g/Mtok") * 256 / 1e6, rel=1e-12)
+
+
+def test_docs_energy_examples_run():
+    page = Path(__file__).resolve().parents[1] / "docs" / "energy.md"
+    failed, attempted = doctest.testfile(str(page), module_relative=False,
+                                         optionflags=doctest.ELLIPSIS)
+    assert attempted >= 8 and failed == 0

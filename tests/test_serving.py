@@ -296,8 +296,8 @@ def test_seek_best_serving_throughput_for_a_mix(model):
 
 def test_seek_best_serving_throughput_when_prefill_saturates_compute(model):
     """15 prompt tokens per output token on the roofline stack: past a small batch the
-    matmuls are compute-bound and the weights they read no longer count, so the throughput is
-    flat at one over the time per output token - the matmul FLOPs of its 16 tokens, its logits,
+    matmuls are compute-bound and the weights they read no longer count, so the full-clock
+    throughput is flat at one over the time per output token - the matmul FLOPs of its 16 tokens, its logits,
     its KV read at the mean context, its prompt tokens' attention and everyone's elementwise
     bytes."""
     s = model.seek(maximize="serving_tokens_per_second", vary={"batch": (1, 4096)},
@@ -308,10 +308,20 @@ def test_seek_best_serving_throughput_when_prefill_saturates_compute(model):
         + 2 * 128256 * D / 989e12 + mean_ctx * 2 * L * KV * HD / 4.8e12 \
         + chunk_per_request * 4 * H * HD * L * 3841 / 2 / 989e12 \
         + (1 + chunk_per_request) * activation_bytes(1) / 4.8e12
-    # within half a percent: the batch the KV pool allows still leaves the LM head's weight
-    # read (0.44 ms a step) a sliver of the step
-    assert mag(s.value, "token/s") == pytest.approx(1 / per_output, rel=5e-3)
-    assert mag(s.value, "token/s") < 1 / per_output
+    # at the datasheet peak those matmuls would pass the H200's power limit: the GPU clocks
+    # down, and the rate is the power left above idle over the energy of an output token
+    batch = s.point["batch"]
+    r = model.solve(presets=["default", "roofline"], given={"batch": batch},
+                    find=["serving_dynamic_energy", "full_clock_serving_step_time",
+                          "serving_power_cap_factor"])
+    per_output_joules = mag(r["serving_dynamic_energy"], "J") / mag(batch, "request")
+    assert mag(s.value, "token/s") == pytest.approx((700 - 69) / per_output_joules, rel=1e-9)
+    assert mag(r["serving_power_cap_factor"], "") < 0.9
+    # at full clock, within half a percent of the hand-derived flat rate: the batch the KV
+    # pool allows still leaves the LM head's weight read (0.44 ms a step) a sliver of the step
+    full_clock = mag(batch, "request") / mag(r["full_clock_serving_step_time"], "s")
+    assert full_clock == pytest.approx(1 / per_output, rel=5e-3)
+    assert full_clock < 1 / per_output
 
 
 def test_seek_minimum_cost_picks_the_replica_size(model):

@@ -25,6 +25,9 @@ from ...core.plan import active_branches
 from ...units import format_quantity, format_unit, from_base
 
 MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
+# the variable's occurrences an equation may hold: a price through a power that follows the
+# load holds the variable over and over in a rational function sympy.solve can grind on for minutes
+MAX_OCCURRENCES = 8
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,9 @@ def closed_form(model, variable: str, end: str, cdef, values: dict, optimum) -> 
         return None
     if equation.has(sympy.ceiling, sympy.floor) or \
             any(a.has(x) for a in equation.atoms(sympy.exp, sympy.log)) or \
-            sympy.count_ops(equation) > MAX_OPS:
-        return None  # exp/log of the variable: sympy.solve can run for minutes
+            sympy.count_ops(equation) > MAX_OPS or \
+            sum(1 for node in sympy.preorder_traversal(equation) if node == x) > MAX_OCCURRENCES:
+        return None  # exp/log of the variable, or a long rational one: sympy.solve can run for minutes
     root = _root(equation, x, numbers, values[variable], qdef, optimum)
     if root is None:
         return None

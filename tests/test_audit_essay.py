@@ -155,8 +155,23 @@ def test_the_two_texas_prices_disagree(essay):
 
 
 def test_a_figure_the_rules_have_no_quantity_for(essay):
-    # the rules split cost by layer, not into memory movement versus arithmetic
-    assert essay["abstract.mem-share"]["verdict"] == "NOT MODELLED"
+    # the rules count all-reduce bytes per step, not per all-reduce
+    assert essay["s7.allreduce"]["verdict"] == "NOT MODELLED"
+
+
+def test_the_power_section_with_power_that_follows_the_load(reports):
+    essay, real = reports
+    # not 700 W: the idle floor plus the step's energy over its time, at either inputs
+    assert essay["s4.1.gpu-power"].derived.to("W").magnitude == pytest.approx(342.1, rel=1e-3)
+    assert real["s4.1.gpu-power"].verdict == "CONTRADICTED"
+    assert real["s4.1.gpu-power"].derived.to("W").magnitude < 500
+    # data movement (HBM and the die) is about half the GPU's power on the real H200
+    assert 0.45 < real["s4.1.movement-share"].derived.magnitude < 0.65
+    # FP8 draws about what FP16 draws at the same batch: the saving is per token, not in watts
+    assert real["s4.1.fp8-power"].derived.magnitude > 0.9
+    # moving data is under 1% of a token's cost in energy, not 55-62%
+    assert real["abstract.mem-share"].verdict == "CONTRADICTED"
+    assert real["abstract.mem-share"].derived.magnitude < 0.01
 
 
 def test_on_a_real_h200_with_llama_3_70b_the_picture_changes(reports):
@@ -177,7 +192,8 @@ def test_on_a_real_h200_with_llama_3_70b_the_picture_changes(reports):
 
 SUMMARY_IDS = ["s8.1.throughput", "s8.1.step-time", "s8.3.total-mtok", "abstract.cost",
                "s3.1.nj-per-byte", "s9.1.kv-tok-fp8", "s9.1.kv-4k", "s7.kv-table",
-               "s2.2.ridge", "s4.1.hbm-power", "s8.3.network-hour", "s8.2.capital-share",
+               "s2.2.ridge", "s4.1.hbm-power", "s4.1.gpu-power", "s4.1.movement-share",
+               "s4.1.fp8-power", "abstract.mem-share", "s8.3.network-hour", "s8.2.capital-share",
                "s9.1.max-batch-32k", "s11.3.texas-text"]
 BLOCKS = {
     "counts": lambda essay, real: (f"- `essay` (the essay's inputs): {essay.summary()}\n"
@@ -202,7 +218,8 @@ def test_docs_audit_md_shows_what_the_tool_prints(reports):
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 README_IDS = ["s8.1.throughput", "s8.3.total-mtok", "abstract.cost", "s3.1.nj-per-byte",
-              "s9.1.kv-4k", "s2.2.ridge", "s4.1.hbm-power"]
+              "s9.1.kv-4k", "s2.2.ridge", "s4.1.hbm-power", "s4.1.gpu-power",
+              "abstract.mem-share"]
 
 
 def test_readme_audit_table_is_what_the_tool_prints(reports):

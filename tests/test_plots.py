@@ -32,6 +32,8 @@ FAST = {
     "roofline": ["--lines", "1,64"],
     "stack": [],
     "regions": ["--region", "oregon", "--region", "germany"],
+    "carbon": ["--region", "oregon", "--region", "japan", "--hardware", "h100-sxm",
+               "--hardware", "b200"],
     "tornado": ["--range", "batch=32..128"],
     "uncertainty": ["--samples", "2000", "--seed", "1"],
     "pareto": ["--vary", "batch=1..256:log:5", "--vary", "precision=fp8,fp4"],
@@ -204,3 +206,22 @@ def test_a_stack_chart_without_scenarios_says_how_to_give_them(make_rules):
     assert str(info.value) == (
         "stack chart: no scenarios given, and this rules folder's charts.yaml lists none "
         "under stack: scenarios; give scenarios={'label': ['preset', ...]}")
+
+
+def test_carbon_plot_compares_regions_and_hardware_and_its_parts_add_up(model):
+    chart = plots.carbon(model, ["oregon", "japan"], hardware=["h200", "b200"])
+    c = chart.data.columns
+    assert list(zip(c["region"], c["hardware"])) == [("oregon", "h200"), ("oregon", "b200"),
+                                                     ("japan", "h200"), ("japan", "b200")]
+    assert c["carbon_per_mtok"] == pytest.approx(c["operational_carbon_per_mtok"]
+                                                 + c["embodied_carbon_per_mtok"])
+    expected = model.solve(presets=["default", "h200", "japan"], find=["carbon_per_mtok"])
+    assert c["carbon_per_mtok"][2] == pytest.approx(float(expected["carbon_per_mtok"].to("g/Mtok").m))
+    assert c["carbon_per_mtok"][0] < c["carbon_per_mtok"][2]
+    assert chart.figure().axes[0].get_ylabel().startswith("carbon")
+
+
+def test_carbon_plot_refuses_an_unknown_hardware_preset(tmp_path):
+    out = runner.invoke(app, ["plot", "carbon", "--hardware", "h300", "-o", str(tmp_path / "a.png")])
+    assert out.exit_code == 1 and "h300" in out.output
+

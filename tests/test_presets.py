@@ -137,7 +137,7 @@ def test_hardware_matches_cited_figures(model, name, capacity_gb, bandwidth_tbs,
     assert mag(r["hbm_capacity"], "GB") == capacity_gb
     assert mag(r["hbm_bandwidth"], "TB/s") == bandwidth_tbs
     assert mag(r["peak_flops"], "TFLOP/s") == fp8_tflops
-    assert mag(r["gpu_power"], "W") == watts
+    assert mag(r["gpu_power_limit"], "W") == watts
 
 
 @pytest.mark.parametrize("hardware", sorted(REQUIRED["hardware"]))

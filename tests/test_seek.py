@@ -96,16 +96,16 @@ def test_hbm_binds_not_the_price(model):
     assert fit.holds and 0 <= fit.slack.to("byte").magnitude < block
 
 
-def test_explain_shows_the_closed_form_from_the_rules(model):
+def test_a_price_through_power_that_follows_the_load_gets_no_closed_form(model):
+    """The price holds the context in the GPU's power as well as in its step time, a long
+    rational equation sympy.solve would grind on for minutes: no closed form is tried, and
+    the bisection says how the optimum was found."""
     s = model.seek(maximize="context_len", subject_to=["cost_per_mtok <= 0.8 USD/Mtok"],
-                   vary={"batch": (1, 4096)})
-    cf = s.closed_form
-    assert cf.name == "context_len_max" and cf.constraint == "cost_per_mtok <= 0.8 USD/Mtok"
-    assert cf.value.magnitude == pytest.approx(s.value.magnitude, rel=1e-9)
-    assert "kv_bytes_per_token" in cf.expression and "cost_per_gpu_hour" in cf.expression
+                   vary={"batch": (1, 40)})
+    assert [c.id for c in s.binding] == ["cost_per_mtok <= 0.8 USD/Mtok"]
+    assert s.closed_form is None
     text = s.explain()
-    assert f"  context_len_max = {cf.expression}" in text.splitlines()
-    assert "binding:" in text and "search: context_len by bisection" in text
+    assert "closed form" not in text and "search: context_len by bisection" in text
 
 
 def test_closed_form_of_a_whole_number_through_branches(model):

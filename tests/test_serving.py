@@ -153,6 +153,7 @@ def test_serving_step_by_hand_for_the_default_mix(model):
     elementwise work."""
     r = model.solve(presets=["default", "roofline"],
                     find=["serving_tokens_per_second", "serving_step_time",
+                          "full_clock_serving_step_time", "serving_dynamic_energy",
                           "mean_decode_context_len", "prefill_tokens_per_step"])
     vocab, batch, prompt, out = 128256, 64, 3840, 256
     mean_ctx = prompt + out / 2
@@ -169,16 +170,21 @@ def test_serving_step_by_hand_for_the_default_mix(model):
     step = gemm + head + attention + activation_bytes(batch) / 4.8e12 + chunks
     assert mag(r["mean_decode_context_len"], "token") == 3968
     assert mag(r["prefill_tokens_per_step"], "token") == 960
-    assert mag(r["serving_step_time"], "s") == pytest.approx(step, rel=1e-12)
-    assert mag(r["serving_tokens_per_second"], "token/s") == pytest.approx(batch / step, rel=1e-12)
+    assert mag(r["full_clock_serving_step_time"], "s") == pytest.approx(step, rel=1e-12)
+    # at the datasheet peak the prompt chunks' matmuls would pass the H200's 700 W: the step
+    # takes its dynamic energy over the 700 - 69 W the limit leaves above the idle floor
+    capped = mag(r["serving_dynamic_energy"], "J") / (700 - 69)
+    assert capped > step
+    assert mag(r["serving_step_time"], "s") == pytest.approx(capped, rel=1e-12)
+    assert mag(r["serving_tokens_per_second"], "token/s") == pytest.approx(batch / capped, rel=1e-12)
 
 
 def test_prompts_in_passes_of_their_own_pay_their_matmuls_in_full(model):
     """The trtllm stack (prefill_overlap 0): each prompt token adds its matmul FLOPs at the
-    stack's rate - sustained FP8 (73.4% of 1,979 TFLOP/s) x 0.837 - to the step."""
+    stack's rate - sustained FP8 (73.4% of 1,979 TFLOP/s) x 0.842 - to the step."""
     find = ["serving_prefill_time", "prefill_tokens_per_step", "prefill_token_time"]
     r = model.solve(presets=["default"], find=find)
-    rate = 1979e12 * 0.734 * 0.837
+    rate = 1979e12 * 0.734 * 0.842
     attention_rate = 989e12 * 0.803 * 1.0
     layer_flops = weight_flops(128256) - 2 * 128256 * D
     per_token = layer_flops / rate + 4 * H * HD * L * 3841 / 2 / attention_rate \
@@ -290,8 +296,8 @@ def test_seek_best_serving_throughput_for_a_mix(model):
 
 def test_seek_best_serving_throughput_when_prefill_saturates_compute(model):
     """15 prompt tokens per output token on the roofline stack: past a small batch the
-    matmuls are compute-bound and the weights they read no longer count, so the throughput is
-    flat at one over the time per output token - the matmul FLOPs of its 16 tokens, its logits,
+    matmuls are compute-bound and the weights they read no longer count, so the full-clock
+    throughput is flat at one over the time per output token - the matmul FLOPs of its 16 tokens, its logits,
     its KV read at the mean context, its prompt tokens' attention and everyone's elementwise
     bytes."""
     s = model.seek(maximize="serving_tokens_per_second", vary={"batch": (1, 4096)},
@@ -302,10 +308,20 @@ def test_seek_best_serving_throughput_when_prefill_saturates_compute(model):
         + 2 * 128256 * D / 989e12 + mean_ctx * 2 * L * KV * HD / 4.8e12 \
         + chunk_per_request * 4 * H * HD * L * 3841 / 2 / 989e12 \
         + (1 + chunk_per_request) * activation_bytes(1) / 4.8e12
-    # within half a percent: the batch the KV pool allows still leaves the LM head's weight
-    # read (0.44 ms a step) a sliver of the step
-    assert mag(s.value, "token/s") == pytest.approx(1 / per_output, rel=5e-3)
-    assert mag(s.value, "token/s") < 1 / per_output
+    # at the datasheet peak those matmuls would pass the H200's power limit: the GPU clocks
+    # down, and the rate is the power left above idle over the energy of an output token
+    batch = s.point["batch"]
+    r = model.solve(presets=["default", "roofline"], given={"batch": batch},
+                    find=["serving_dynamic_energy", "full_clock_serving_step_time",
+                          "serving_power_cap_factor"])
+    per_output_joules = mag(r["serving_dynamic_energy"], "J") / mag(batch, "request")
+    assert mag(s.value, "token/s") == pytest.approx((700 - 69) / per_output_joules, rel=1e-9)
+    assert mag(r["serving_power_cap_factor"], "") < 0.9
+    # at full clock, within half a percent of the hand-derived flat rate: the batch the KV
+    # pool allows still leaves the LM head's weight read (0.44 ms a step) a sliver of the step
+    full_clock = mag(batch, "request") / mag(r["full_clock_serving_step_time"], "s")
+    assert full_clock == pytest.approx(1 / per_output, rel=5e-3)
+    assert full_clock < 1 / per_output
 
 
 def test_seek_minimum_cost_picks_the_replica_size(model):

@@ -18,20 +18,21 @@ ACCEPTS = {
     "roofline": {"lines"},
     "stack": {"scenario"},
     "regions": {"region"},
+    "carbon": {"region", "hardware"},
     "tornado": {"target", "range_"},
     "uncertainty": {"target", "samples", "seed"},
     "pareto": {"quantities", "vary", "where"},
 }
 OPTION_NAMES = {"find": "--find", "lines": "--lines", "x": "--x", "scenario": "--scenario",
-                "region": "--region", "target": "--target", "range_": "--range",
+                "region": "--region", "hardware": "--hardware", "target": "--target", "range_": "--range",
                 "samples": "--samples", "seed": "--seed", "quantities": "--quantities",
                 "vary": "--vary", "where": "--where"}
 
 
 def plot(kind: Annotated[str, typer.Argument(
              metavar="KIND",
-             help="context | batch | roofline | stack | regions | tornado | uncertainty | "
-                  "pareto")],
+             help="context | batch | roofline | stack | regions | carbon | tornado | "
+                  "uncertainty | pareto")],
          output: Annotated[list[Path], typer.Option(
              "--output", "-o", metavar="FILE",
              help="Where to write: .png, .svg or .pdf for the chart, .csv or .json for its "
@@ -52,7 +53,11 @@ def plot(kind: Annotated[str, typer.Argument(
                   "configurations); repeatable.")] = None,
          region: Annotated[Optional[list[str]], typer.Option(
              "--region", metavar="PRESET",
-             help="regions: a region preset (default: all); repeatable.")] = None,
+             help="regions, carbon: a region preset (default: all); repeatable.")] = None,
+         hardware: Annotated[Optional[list[str]], typer.Option(
+             "--hardware", metavar="PRESET",
+             help="carbon: a hardware preset, one bar per region (default h100-sxm, h200, "
+                  "b200); repeatable.")] = None,
          target: Annotated[Optional[str], typer.Option(
              "--target", metavar="NAME", help="tornado, uncertainty: the quantity "
                                               "(default cost_per_mtok).")] = None,
@@ -76,7 +81,7 @@ def plot(kind: Annotated[str, typer.Argument(
              help='pareto: an inequality the points drawn must meet, e.g. "step_time <= 50 '
                   'ms"; repeatable (the declared constraints always apply).')] = None,
          preset: PresetOpt = None, set_: SetOpt = None, rules: RulesOpt = None):
-    """Draw a chart of the scenario: cost curves, roofline, cost stacks, levers, spread.
+    """Draw a chart of the scenario: cost curves, roofline, cost stacks, carbon, levers, spread.
 
     Axes carry units and the title names the scenario; -o FILE.csv writes the data drawn.
 
@@ -85,6 +90,7 @@ def plot(kind: Annotated[str, typer.Argument(
     \b
         costgraph plot context -p default -p llama-3.1-70b -o cost-vs-context.png
         costgraph plot stack -o stack.svg -o stack.csv
+        costgraph plot carbon --region oregon --region germany -o carbon.png
         costgraph plot tornado --range batch=32..128 -o tornado.png
     """
     from costgraph.plots import KINDS  # the charts and what they import, only to draw
@@ -93,7 +99,7 @@ def plot(kind: Annotated[str, typer.Argument(
         raise typer.BadParameter(f"{kind!r} is not a kind of plot; choose one of "
                                  f"{', '.join(KINDS)}", param_hint="KIND")
     options = {"find": find, "lines": lines, "x": x, "scenario": scenario, "region": region,
-               "target": target, "range_": range_, "samples": samples, "seed": seed,
+               "hardware": hardware, "target": target, "range_": range_, "samples": samples, "seed": seed,
                "quantities": quantities, "vary": vary, "where": where}
     for name, value in options.items():
         if value not in (None, []) and name not in ACCEPTS[kind]:
@@ -120,6 +126,8 @@ def _check(model, arguments: dict) -> None:
                       "--scenario")
     if "names" in arguments:
         check_presets(model, arguments["names"], "--region")
+    if "hardware" in arguments:
+        check_presets(model, arguments["hardware"], "--hardware")
     if "subject_to" in arguments:
         check_where(model, arguments["subject_to"])
 
@@ -138,6 +146,8 @@ def _arguments(kind: str, o: dict) -> dict:
         args["scenarios"] = {label: spec.split("+") for label, spec in bars.items()}
     elif kind == "regions":
         args.update(names=o["region"] or None)
+    elif kind == "carbon":
+        args.update(names=o["region"] or None, hardware=o["hardware"] or None)
     elif kind == "tornado":
         args.update(target=o["target"], ranges={
             n: parse_range(s, "--range", n)

@@ -13,6 +13,7 @@ batch          ``cost_vs_batch``                         cost against batch, per
 roofline       ``roofline``                              the GPU's roof, decode/prefill
 stack          ``cost_stack``                            each layer's $/1M per scenario
 regions        ``regions``                               the stack in each region
+carbon         ``carbon``                                gCO2e/1M per region and GPU
 tornado        ``tornado``                               each input over its range
 uncertainty    ``uncertainty_histogram``                 spread over the input ranges
 pareto         ``pareto_front``                          latency against cost
@@ -21,6 +22,7 @@ pareto         ``pareto_front``                          latency against cost
 
 from __future__ import annotations
 
+from .carbon import carbon
 from .chart import Chart, matplotlib_figure
 from .curves import cost_vs_batch, cost_vs_context
 from .roof import roofline
@@ -33,11 +35,12 @@ KINDS = {
     "roofline": roofline,
     "stack": cost_stack,
     "regions": regions,
+    "carbon": carbon,
     "tornado": tornado,
     "uncertainty": uncertainty_histogram,
     "pareto": pareto_front,
 }
 
-__all__ = ["Chart", "KINDS", "cost_layers", "cost_stack", "cost_vs_batch", "cost_vs_context",
+__all__ = ["Chart", "KINDS", "carbon", "cost_layers", "cost_stack", "cost_vs_batch", "cost_vs_context",
            "matplotlib_figure", "pareto_front", "regions", "roofline", "tornado",
            "uncertainty_histogram"]

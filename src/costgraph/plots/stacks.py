@@ -127,12 +127,13 @@ def _paint(ax, model, data, layers):
     ax.grid(True, axis="y", alpha=0.25)
     handles, words = ax.get_legend_handles_labels()
     if not all(data.columns["feasible"]):
-        handles.append(_broken_patch())
+        handles.append(broken_patch())
         words.append("hatched: breaks a declared constraint")
     ax.legend(handles, words, fontsize=7.5, loc="upper left", ncol=3)
 
 
-def _broken_patch():
+def broken_patch():
+    """The legend entry of a hatched bar: one that breaks a declared constraint."""
     from matplotlib.patches import Patch
 
     return Patch(facecolor="white", hatch="//", edgecolor="C3", lw=0)

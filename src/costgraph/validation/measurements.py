@@ -120,6 +120,8 @@ METRICS = {m.name: m for m in (
            "time to first token at a stated concurrency"),
     Metric("tpot_at", "tpot", AT_CONCURRENCY, "decode",
            "time per output token at a stated concurrency"),
+    Metric("energy_per_token_at", "gpu_energy_per_token", AT_CONCURRENCY, "serving",
+           "GPU energy per output token (prompts' prefill included) at a stated concurrency"),
 )}
 
 

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from ...core.engine import Engine
 
 MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
+# the variable's occurrences an equation may hold: a price through a power that follows the
+# load holds the variable over and over in a rational function sympy.solve can grind on for minutes
+MAX_OCCURRENCES = 8
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,9 @@ class ClosedFormQuestion:
             equation = active_branches(equation, numbers)
         except (TypeError, NoSolutionError):  # a value missing, or no where() branch holds
             return None
-        if not solvable(equation, x, MAX_OPS):
-            return None
+        if not solvable(equation, x, MAX_OPS) or \
+                sum(1 for node in sympy.preorder_traversal(equation) if node == x) > MAX_OCCURRENCES:
+            return None  # a long rational function of the variable: sympy.solve can grind
         root = _root(equation, x, numbers, values[self.variable], qdef, self.optimum)
         if root is None:
             return None

@@ -1,6 +1,6 @@
 """Core speed: loading the bundled rules, one exact solve, and the compiled path.
 
-Targets (issue 2): compiled decode -> $/Mtok chain >= 1,000,000 evaluations/s on one core
+Targets: compiled decode -> $/Mtok chain >= 1,000,000 evaluations/s on one core
 (arrays of 1e6); `cg.load()` of the bundled rules under 1 s after imports.
 
 Run: python bench/bench_core.py

@@ -1,6 +1,6 @@
 """Speed of sweeps, uncertainty and levers on the bundled rules.
 
-Targets (issue 7), each after `cg.load()`:
+Targets, each after `cg.load()`:
 - a sweep of 1,000,000 grid points through the decode -> $/Mtok chain: <= 2 s on one core;
 - uncertainty with 1,000,000 samples: <= 3 s;
 - levers for cost_per_mtok on `default`: <= 1 s.

@@ -1,6 +1,6 @@
 """Seek speed: "max context_len with cost_per_mtok <= X, vary batch 1..4096".
 
-Targets (issue 4), on the `default` scenario: <= 2 s for the first query (planning and
+Targets, on the `default` scenario: <= 2 s for the first query (planning and
 compiling paid), <= 100 ms for each query after it (compile cached), whatever X is. Each
 answer is checked against brute force over every whole batch and whole context up to
 16,384 tokens, and the brute-force time is printed beside it.

@@ -34,7 +34,7 @@ def fresh(model):
 
     model.planner.plan.cache_clear()
     model.planner._composite.cache_clear()
-    compile_cache._CACHE.pop(model, None)
+    compile_cache._CACHE.forget(model)
     compile_exprs._COMPOSERS.pop(model, None)
 
 

@@ -8,14 +8,11 @@ least recently used first out.
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections import OrderedDict
+from .model_cache import ModelCache
 
 CACHE_SIZE = 32  # compiled functions kept per model; one costs ~20-200 ms to build
 
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()  # held for the dict operations of an insert, never for a build
+_CACHE = ModelCache(CACHE_SIZE)
 
 
 def compiled(model, find, inputs, given=None, presets=None, constraints=()):
@@ -29,23 +26,8 @@ def compiled(model, find, inputs, given=None, presets=None, constraints=()):
         hash(key)
     except TypeError:
         return model.compile(find, inputs, given=given, presets=presets, constraints=constraints)
-    cache = _CACHE.get(model)
-    if cache is not None:
-        found = cache.get(key)
-        if found is not None:
-            try:
-                cache.move_to_end(key)
-            except KeyError:  # evicted by another thread since the get: still a good value
-                pass
-            return found
-    built = model.compile(find, inputs, given=given, presets=presets, constraints=constraints)
-    with _LOCK:
-        cache = _CACHE.setdefault(model, OrderedDict())
-        value = cache.setdefault(key, built)
-        cache.move_to_end(key)
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    return value
+    return _CACHE.get_or_build(model, key, lambda: model.compile(
+        find, inputs, given=given, presets=presets, constraints=constraints))
 
 
 def _key(find, inputs, given, presets, constraints) -> tuple:

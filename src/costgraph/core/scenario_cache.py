@@ -7,16 +7,12 @@ long as their model, at most ``CACHE_SIZE`` per model, least recently used first
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections import OrderedDict
-
 from .compile_cache import value_key
+from .model_cache import ModelCache
 
 CACHE_SIZE = 128
 
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+_CACHE = ModelCache(CACHE_SIZE)
 
 
 def scenario(model, presets=None, given=None, find=()):
@@ -33,14 +29,4 @@ def scenario(model, presets=None, given=None, find=()):
         hash(key)
     except TypeError:  # a value that cannot be keyed: settle it afresh
         return model.scenario(presets, given, find=find)
-    cache = _CACHE.get(model)
-    found = None if cache is None else cache.get(key)
-    if found is not None:
-        return found
-    settled = model.scenario(presets, given, find=find)
-    with _LOCK:
-        cache = _CACHE.setdefault(model, OrderedDict())
-        settled = cache.setdefault(key, settled)
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    return settled
+    return _CACHE.get_or_build(model, key, lambda: model.scenario(presets, given, find=find))

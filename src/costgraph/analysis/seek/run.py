@@ -21,9 +21,6 @@ from typing import TYPE_CHECKING
 
 import dataclasses
 import math
-import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +29,7 @@ from ...core.compile import numpy_function
 from ...errors import InfeasibleError, QueryError, UnboundedError, UnknownQuantityError
 from ...lang.expr import SympyBackend, translate
 from ...core.provenance import ConstraintStatus
+from ...core.model_cache import ModelCache
 from ...core.slack import relative_slack
 from ...lang.rules import ConstraintDef
 from .closed_form import closed_form_question
@@ -290,36 +288,8 @@ def _constraints(model: Engine, keyword: str, stated: tuple) -> tuple[Constraint
 
 # --- evaluation on the compiled path ---------------------------------------------------------
 
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_CACHE_LOCK = threading.Lock()  # held for the few dict operations of an insert, never a build
-_MISSING = object()
-
-
-def _cached(model: Engine, key, build):
-    """The value cached under ``key`` for ``model``, built (outside any lock) when missing.
-
-    One Model may serve many threads. A read takes no lock: ``get`` and ``move_to_end``
-    are each atomic, and an entry another thread evicts between the two is still a good
-    value (only its recency is lost). An insert and its eviction run under a lock, so that
-    the recency order and the size stay consistent; two threads building the same key at
-    once both build, and both return the one stored first.
-    """
-    cache = _CACHE.get(model)
-    value = _MISSING if cache is None else cache.get(key, _MISSING)
-    if value is not _MISSING:
-        try:
-            cache.move_to_end(key)
-        except KeyError:  # evicted by another thread since the get
-            pass
-        return value
-    built = build()
-    with _CACHE_LOCK:
-        cache = _CACHE.setdefault(model, OrderedDict())
-        value = cache.setdefault(key, built)
-        cache.move_to_end(key)
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    return value
+_CACHE = ModelCache(CACHE_SIZE)  # compiled evaluators and constraint sides, per model
+_cached = _CACHE.get_or_build
 
 
 def _evaluator(model: Engine, query: _Query):

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import tempfile
 import textwrap
-from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -25,6 +23,7 @@ from costgraph.lang.expr import parse_constraint, parse_expression
 from costgraph.units import parse_quantity, parse_unit
 
 from conftest import TINY_PRESETS, TINY_RULES
+from time_limit import deadline
 
 EXPLORE = bool(os.environ.get("COSTGRAPH_FUZZ"))
 EXAMPLES = int(os.environ.get("COSTGRAPH_FUZZ_EXAMPLES", 0))
@@ -34,20 +33,6 @@ def fuzz(examples: int):
     """Settings for one fuzz test: ``examples`` per run (each file load takes ~10 ms)."""
     return settings(max_examples=EXAMPLES or examples, deadline=1000, database=None,
                     derandomize=not EXPLORE, suppress_health_check=[HealthCheck.too_slow])
-
-
-@contextmanager
-def no_hang(seconds: float = 5):
-    def expired(signum, frame):
-        raise AssertionError(f"ran past {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def pieces(*groups):
@@ -67,7 +52,7 @@ VALUE_TEXT = pieces(NUMBERS, OPERATORS, SUFFIXES, UNITS, ODD) | st.text(max_size
 @fuzz(300)
 @given(text=VALUE_TEXT, unit=st.sampled_from([None, "token", "USD/kWh", "1", "ms"]))
 def test_a_value_text_is_a_finite_quantity_or_a_costgraph_error(text, unit):
-    with no_hang():
+    with deadline(5):
         try:
             q = parse_quantity(text, unit)
         except CostgraphError:
@@ -93,7 +78,7 @@ def test_a_number_is_a_finite_quantity_or_a_costgraph_error(number):
 @fuzz(200)
 @given(text=pieces(NUMBERS[:4], OPERATORS, UNITS, ODD) | st.text(max_size=30))
 def test_a_unit_text_is_a_unit_or_a_costgraph_error(text):
-    with no_hang():
+    with deadline(5):
         try:
             parse_unit(text)
         except CostgraphError:
@@ -111,7 +96,7 @@ EXPRESSION_TEXT = pieces(NAMES, SYNTAX, NUMBERS, ODD) | st.text(max_size=60)
 @fuzz(300)
 @given(text=EXPRESSION_TEXT)
 def test_an_expression_text_parses_or_is_a_costgraph_error(text):
-    with no_hang():
+    with deadline(5):
         for parse in (parse_expression, parse_constraint):
             try:
                 parse(text)
@@ -142,7 +127,7 @@ def load_folder(rule_text: str, preset_text: str) -> None:
         (root / "presets").mkdir(parents=True)
         (root / "core.yaml").write_text(rule_text, encoding="utf-8")
         (root / "presets" / "p.yaml").write_text(preset_text, encoding="utf-8")
-        with no_hang():
+        with deadline(5):
             try:
                 cg.load(root, cache=False)
             except CostgraphError:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import time
-from contextlib import contextmanager
 
 import pytest
 import yaml
@@ -18,21 +16,7 @@ from costgraph.errors import RuleSetError
 from costgraph.model import bundled_rules_path
 
 from conftest import TINY_PRESETS, TINY_RULES
-
-
-@contextmanager
-def deadline(seconds: float):
-    """Fail instead of hanging: SIGALRM interrupts even a blocking open()."""
-    def expired(signum, frame):
-        raise AssertionError(f"took longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+from time_limit import deadline
 
 
 def load_error(root) -> str:

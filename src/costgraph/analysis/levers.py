@@ -33,7 +33,7 @@ from .. import lazy
 from ..core.compile_cache import compiled
 from ..errors import NoSolutionError, QueryError, UnknownQuantityError
 from ..core.plan import active_branches
-from ..core.provenance import ConstraintStatus, Method, infeasible_line
+from ..core.provenance import ConstraintStatus, Method, broken, infeasible_line
 from ..table import Table
 from ..units import Quantity, format_number, format_quantity, from_base, to_base
 
@@ -129,7 +129,7 @@ class LeverTable:
     @property
     def violated(self) -> tuple[ConstraintStatus, ...]:
         """The declared constraints the point breaks."""
-        return tuple(c for c in self.constraints if c.holds is False)
+        return broken(self.constraints)
 
     @property
     def feasible(self) -> bool:

@@ -38,7 +38,7 @@ from .. import lazy
 from ..core.compile_cache import compiled
 from ..errors import QueryError, UnknownQuantityError
 from .levers import Z95, leaf_inputs
-from ..core.provenance import ConstraintStatus, infeasible_line
+from ..core.provenance import ConstraintStatus, broken, infeasible_line
 from ..table import Table, frozen_array, frozen_mapping
 from ..units import Quantity, format_number, format_quantity, format_unit
 
@@ -190,7 +190,7 @@ class UncertaintyResult:
     @property
     def point_violated(self) -> tuple[ConstraintStatus, ...]:
         """The declared constraints the point (every input at its value) breaks."""
-        return tuple(c for c in self.constraints if c.holds is False)
+        return broken(self.constraints)
 
     def infeasible_line(self) -> str | None:
         """``INFEASIBLE: the point breaks ...`` when it does, else None."""

@@ -204,7 +204,7 @@ class Result:
 
     @property
     def violated(self) -> tuple[ConstraintStatus, ...]:
-        return tuple(c for c in self.constraints if c.holds is False)
+        return broken(self.constraints)
 
     @property
     def feasible(self) -> bool:
@@ -348,6 +348,11 @@ def violation_text(status: ConstraintStatus) -> str:
     ratio = "" if status.ratio is None else f", ratio {status.ratio:.3g}"
     return (f"{status.id} ({format_quantity(status.lhs)} against "
             f"{format_quantity(status.rhs.to(status.lhs.units))}{ratio})")
+
+
+def broken(constraints) -> tuple[ConstraintStatus, ...]:
+    """The constraints of ``constraints`` that do not hold (not those left unevaluated)."""
+    return tuple(c for c in constraints if c.holds is False)
 
 
 def infeasible_line(violated, subject: str = "this answer") -> str:

@@ -239,7 +239,7 @@ def _symbolic_roots(residual, X, low, high):
         if not branch.has(X) and abs(float(branch)) < 1e-9:
             # on this branch the given value holds whatever X is: no single answer
             raise _Flat()
-        candidates = _solved(branch, X)
+        candidates = guarded_solve(branch, X)  # kept per equation (core.symbolic_cache)
         if candidates is None:
             return None
         for root in candidates:
@@ -263,13 +263,6 @@ def _symbolic_roots(residual, X, low, high):
             if not any(math.isclose(value, r, rel_tol=1e-10) for r in roots):
                 roots.append(value)
     return roots
-
-
-@functools.lru_cache(maxsize=256)
-def _solved(branch, X):
-    """``sympy.solve(branch, X)`` (None when sympy gives up), kept: the same equation at the
-    same values (a query asked again) is solved once."""
-    return guarded_solve(branch, X)
 
 
 def _bracketed_root(residual, X, low, high, guess, x, qdef, block):

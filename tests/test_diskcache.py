@@ -220,10 +220,41 @@ def test_pints_cached_definitions_are_verified_entries(cache):
         import pint
 
         pint.UnitRegistry(cache_folder=folder)
-    listing = diskcache.read(f"pint-{__import__('pint').__version__}.list")
+    prefix = diskcache.pint_entry_prefix()
+    listing = diskcache.read(f"{prefix}.list")
     assert listing  # pint's files were stored back, each as a checked entry
     names = listing.decode().split()
-    victim = cache / f"pint-{__import__('pint').__version__}-{names[0]}"
+    victim = cache / f"{prefix}-{names[0]}"
     victim.write_bytes(b"not pint's")
     with diskcache.pint_folder() as folder:
         assert names[0] not in os.listdir(folder)  # a file that fails its check is not given
+
+
+def test_a_removed_environments_pint_cache_does_not_break_the_start(cache, tmp_path):
+    # pint's cached files name the definition files they came from by absolute path: an
+    # environment that wrote them and was then removed must not leave the next start broken
+    import shutil
+
+    import pint
+
+    elsewhere = tmp_path / "other-env"
+    shutil.copytree(Path(pint.__file__).parent, elsewhere / "pint")
+    env = {**os.environ, diskcache.ENV_DIR: str(cache),
+           "PYTHONPATH": os.pathsep.join([str(elsewhere), os.environ.get("PYTHONPATH", "")])}
+    build = "import costgraph.units as u, pint; print(pint.__file__, u.ureg('1 Mtok').to('token'))"
+    first = subprocess.run([sys.executable, "-c", build], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith(str(elsewhere))  # the copy wrote its entries
+    shutil.rmtree(elsewhere)
+    env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
+    again = subprocess.run([sys.executable, "-c", build], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split(" ", 1)[1].strip() == "1000000.0 token"
+
+
+def test_an_error_inside_the_pint_folder_is_raised_not_swallowed(cache):
+    with pytest.raises(FileNotFoundError, match="gone"):
+        with diskcache.pint_folder():
+            raise FileNotFoundError("gone")

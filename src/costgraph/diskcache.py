@@ -175,6 +175,19 @@ def _remove(path: Path) -> None:
 # pint's own cache ------------------------------------------------------------------------------
 
 
+def pint_entry_prefix() -> str:
+    """The entry names' prefix for this pint: its version and where it is installed.
+
+    pint's cached files name the definition files they were parsed from by absolute path,
+    so files written by another installation of the same version (another environment,
+    since removed) would send pint to read files that are no longer there.
+    """
+    import pint
+
+    where = hashlib.sha256(os.path.abspath(pint.__file__).encode()).hexdigest()[:16]
+    return f"pint-{pint.__version__}-{where}"
+
+
 @contextlib.contextmanager
 def pint_folder():
     """A private folder holding pint's cached definitions, verified, for ``cache_folder=``.
@@ -182,15 +195,15 @@ def pint_folder():
     pint caches its parsed definition files as pickles in a folder it reads by itself. So it
     never reads a shared one: each process gets a temporary folder filled with the files
     this cache verified (each stored as an HMAC-checked entry), and the files pint adds
-    there are stored back the same way. Yields None when the cache is off.
+    there are stored back the same way. Yields None when the cache is off. An error raised
+    by the body is the body's: it is never swallowed here.
     """
     folder = _folder()
     if folder is None or not _secret(folder):
         yield None
         return
-    import pint
-
-    listing = f"pint-{pint.__version__}.list"
+    prefix = pint_entry_prefix()
+    listing = f"{prefix}.list"
     known = (read(listing) or b"").decode("utf-8", "replace").split()
     try:
         work = tempfile.mkdtemp(dir=folder, prefix=".tmp-pint-")
@@ -198,22 +211,22 @@ def pint_folder():
         yield None
         return
     try:
-        for file in known:
-            payload = read(f"pint-{pint.__version__}-{file}")
-            if payload is not None and "/" not in file and file[:1] != ".":
-                Path(work, file).write_bytes(payload)
-        yield work
-        added = sorted(set(os.listdir(work)) - set(known))
-        for file in added:
-            write(f"pint-{pint.__version__}-{file}", Path(work, file).read_bytes())
-        if added:
-            write(listing, "\n".join(sorted(set(known) | set(added))).encode())
-    except OSError:
-        pass
-    finally:
-        for file in os.listdir(work):
-            _remove(Path(work, file))
         with contextlib.suppress(OSError):
+            for file in known:
+                payload = read(f"{prefix}-{file}")
+                if payload is not None and "/" not in file and file[:1] != ".":
+                    Path(work, file).write_bytes(payload)
+        yield work
+        with contextlib.suppress(OSError):
+            added = sorted(set(os.listdir(work)) - set(known))
+            for file in added:
+                write(f"{prefix}-{file}", Path(work, file).read_bytes())
+            if added:
+                write(listing, "\n".join(sorted(set(known) | set(added))).encode())
+    finally:
+        with contextlib.suppress(OSError):
+            for file in os.listdir(work):
+                _remove(Path(work, file))
             os.rmdir(work)
 
 

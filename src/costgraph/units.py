@@ -33,13 +33,17 @@ _DEFINITIONS = [
 def _build_registry() -> pint.UnitRegistry:
     from . import diskcache
 
-    # pint's parsed definitions cached on disk: most of the cost of building a registry
-    with diskcache.pint_folder() as folder:
-        registry = pint.UnitRegistry(
-            autoconvert_offset_to_baseunit=False,
-            non_int_type=float,
-            cache_folder=folder,
-        )
+    def build(folder):
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=False, non_int_type=float,
+                                 cache_folder=folder)
+
+    # pint's parsed definitions cached on disk: most of the cost of building a registry.
+    # A cache pint cannot use (its files gone from under it) costs the time, not the answer.
+    try:
+        with diskcache.pint_folder() as folder:
+            registry = build(folder)
+    except OSError:
+        registry = build(None)
     for definition in _DEFINITIONS:
         registry.define(definition)
     registry.formatter.default_format = "~P"

@@ -95,6 +95,26 @@ def test_lm_head_flops_are_in_real_models(model):
 # --- default and essay scenarios ----------------------------------------------------------
 
 
+def test_matmuls_add_the_share_of_their_shorter_time_they_do_not_hide(model):
+    """Llama-3.1-70B FP8 on one H200 at batch 191 under trtllm-0.17: its weight matmuls sit at
+    the ridge, where the fitted matmul_overlap_loss adds most of the shorter time, by hand."""
+    r = model.solve(presets=["h200", "llama-3.1-70b", "fp8", "trtllm-0.17"],
+                    given={"batch": 191}, find=["gemm_time", "lm_head_time"])
+    layer_params = L70 * (D70 * HD70 * (2 * H70 + 2 * KV70) + 3 * D70 * FF70 + 2 * D70) + D70
+    read = layer_params / (0.827 * 4.8e12)  # FP8 weights, one byte, at the stack's bandwidth
+    flops = 191 * 2 * (layer_params - L70 * 2 * D70 - D70) / (0.945 * 0.734 * 1979e12)
+    assert 0.8 < flops / read < 1.25  # at the ridge: the two times nearly equal
+    by_hand = max(read, flops) + 0.922 * min(read, flops)
+    assert mag(r["gemm_time"], "s") == pytest.approx(by_hand, rel=1e-9)
+    roofline = model.solve(presets=["h200", "llama-3.1-70b", "fp8", "trtllm-0.17"],
+                           given={"batch": 191, "matmul_overlap_loss": 0}, find=["gemm_time"])
+    assert mag(roofline["gemm_time"], "s") == pytest.approx(max(read, flops), rel=1e-9)
+    head_read = V70 * D70 * 2 / (0.827 * 4.8e12)  # the LM head at 16 bits
+    head_flops = 191 * 2 * V70 * D70 / (0.945 * 0.803 * 989e12)
+    assert mag(r["lm_head_time"], "s") == pytest.approx(
+        max(head_read, head_flops) + 0.922 * min(head_read, head_flops), rel=1e-9)
+
+
 def test_default_answers_and_explains_every_layer(model):
     r = model.solve(presets=["default"], find=["cost_per_mtok"])
     assert 0 < mag(r["cost_per_mtok"], "USD/Mtok") < 100

@@ -161,12 +161,14 @@ def test_a_figure_the_rules_have_no_quantity_for(essay):
 
 def test_the_power_section_with_power_that_follows_the_load(reports):
     essay, real = reports
-    # not 700 W: the idle floor plus the step's energy over its time, at either inputs
-    assert essay["s4.1.gpu-power"].derived.to("W").magnitude == pytest.approx(342.1, rel=1e-3)
+    # not 700 W: the busy floor plus the step's energy over its time, at either inputs; the
+    # essay's figure by hand is tests/test_power.py's essay_power(64): 585.7 W
+    assert essay["s4.1.gpu-power"].derived.to("W").magnitude == pytest.approx(585.69, rel=1e-4)
     assert real["s4.1.gpu-power"].verdict == "CONTRADICTED"
-    assert real["s4.1.gpu-power"].derived.to("W").magnitude < 500
-    # data movement (HBM and the die) is about half the GPU's power on the real H200
-    assert 0.45 < real["s4.1.movement-share"].derived.magnitude < 0.65
+    assert 330 < real["s4.1.gpu-power"].derived.to("W").magnitude < 700
+    # data movement (HBM and the die) is about a third of the GPU's power on the real H200:
+    # the busy floor is most of the rest
+    assert 0.3 < real["s4.1.movement-share"].derived.magnitude < 0.45
     # FP8 draws about what FP16 draws at the same batch: the saving is per token, not in watts
     assert real["s4.1.fp8-power"].derived.magnitude > 0.9
     # moving data is under 1% of a token's cost in energy, not 55-62%

@@ -88,7 +88,7 @@ CASES = [
     ([*SEEK, "--where", "cost_per_mtk <= 2 USD/Mtok"], 1,
      "--where: unknown quantity 'cost_per_mtk' in constraint"),
     ([*SEEK, "--where", "cost_per_mtok <= 0.0001 USD/Mtok"], 1,
-     "cost_per_mtok is 0.1299 USD/Mtok at best"),
+     "cost_per_mtok is 0.13 USD/Mtok at best"),
     (["seek", "--maximize", "context_len", "--minimize", "batch"], 2,
      "give exactly one of --maximize NAME or --minimize NAME"),
     (["seek", "--maximize", ""], 2, "invalid value for --maximize: an empty name"),

@@ -132,4 +132,5 @@ def test_a_shipped_file_is_found_by_its_name():
     missing = run("validate", "trtllm-v9", code=1)
     assert missing.stderr.startswith("error: 1 error in measurements file trtllm-v9:\n  - no "
                                      "such file, and no file of that name in the shipped "
-                                     "validation set (ml-energy, mlperf-inference-v4.1, trtllm-v0.17,")
+                                     "validation set (ml-energy-power, ml-energy-throughput, "
+                                     "ml-energy, mlperf-inference-v4.1, trtllm-v0.17,")

@@ -1,7 +1,8 @@
 """GPU power from the load: hand-computed draws, the power limit's cap, and what follows from it.
 
 Every expected value is worked out here from preset figures (the essay's H200, the H100's
-nvidia-smi idle floor and its MAMF rate), never copied from the engine.
+nvidia-smi idle floor, its busy share of the headroom and its MAMF rate), never copied from
+the engine.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import pytest
 
 IDLE = 69.0                        # W, nvidia-smi-h100 (and the essay-h200's assumption)
 LIMIT = 700.0                      # W, TDP of the H100 SXM, H200 and essay-h200
+ACTIVE = IDLE + 0.414 * (LIMIT - IDLE)   # W, the busy floor: active_power_fraction of the headroom
 PJ_PER_BIT = 3.9 + 4.7             # hbm_energy_per_bit + onchip_energy_per_bit
-ESSAY_FLOP_J = (LIMIT - IDLE) / 989e12   # essay-h200: every precision at 989 TFLOP/s, sustained share 1
+ESSAY_FLOP_J = (LIMIT - ACTIVE) / 989e12   # essay-h200: every precision at 989 TFLOP/s, sustained share 1
 ESSAY_WEIGHTS = 70e9               # bytes: essay-70b, 70B parameters at FP8
 ESSAY_KV_PER_TOKEN = 80 * 64 * 128 * 2 * 1   # bytes: 80 layers x 64 KV heads x head_dim x K and V x FP8
 ESSAY_LAYER_FLOPS = 2 * 80 * (4 * 8192**2 + 2 * 8192 * 28672)   # FLOP/token, essay §2.1
@@ -31,7 +33,7 @@ def essay_power(batch):
     step_flops = batch * (ESSAY_LAYER_FLOPS + ESSAY_ATTENTION_FLOPS)
     energy = PJ_PER_BIT * 1e-12 * 8 * step_bytes + ESSAY_FLOP_J * step_flops
     step_time = step_bytes / ESSAY_BANDWIDTH      # memory-bound at both batches
-    return IDLE + energy / step_time, energy, step_time
+    return ACTIVE + energy / step_time, energy, step_time
 
 
 @pytest.mark.parametrize("batch", [1, 64])
@@ -45,24 +47,28 @@ def test_power_at_two_loads_matches_the_hand_computation(model, batch):
     assert mag(r["power_cap_factor"], "") == 1
 
 
-def test_hand_computed_essay_power_is_303_and_342_watts():
-    # The two loads differ: at batch 64 the KV traffic (and its energy) grows faster than the
-    # step's time does not, so power rises with the load.
-    assert essay_power(1)[0] == pytest.approx(303.1, abs=0.1)
-    assert essay_power(64)[0] == pytest.approx(342.1, abs=0.1)
+def test_hand_computed_essay_power_rises_with_the_load():
+    # The two loads differ: at batch 64 the FLOPs (and their energy) grow while the step's
+    # time grows only with the KV it reads, so power rises with the load.
+    one, many = essay_power(1)[0], essay_power(64)[0]
+    assert ACTIVE < one < many < LIMIT
+    assert many - one > 10
+    assert many == pytest.approx(585.69, abs=0.01)  # what the audit of the essay reports
 
 
 def test_the_power_limit_stretches_a_compute_bound_step(model):
     # Llama-3.1-8B in BF16 on an H100 at the datasheet peak (the roofline stack), batch 256 of
-    # 64-token requests: at full clock the matmuls would draw 69 + 631 / 0.803 = 855 W, so the
-    # GPU clocks down until the step's energy is spent at 700 - 69 W.
+    # 64-token requests: at full clock the matmuls alone would draw the busy floor plus the
+    # headroom over 0.803 (the datasheet peak over the sustained rate), above the limit, so
+    # the GPU clocks down until the step's energy is spent at 700 W less the busy floor.
     presets = ["h100-sxm", "llama-3.1-8b", "bf16", "roofline"]
     given = {"batch": 256, "input_len": "64 token", "output_len": "64 token"}
     r = model.solve(presets=presets, given=given,
                     find=["full_clock_step_time", "step_time", "step_dynamic_energy",
                           "gpu_power", "power_cap_factor", "flop_energy_fp16"])
-    assert mag(r["flop_energy_fp16"], "pJ/FLOP") == pytest.approx(631 / (989 * 0.803), rel=1e-9)
-    capped = mag(r["step_dynamic_energy"], "J") / (LIMIT - IDLE)
+    assert mag(r["flop_energy_fp16"], "pJ/FLOP") == pytest.approx(
+        (LIMIT - ACTIVE) / (989 * 0.803), rel=1e-9)
+    capped = mag(r["step_dynamic_energy"], "J") / (LIMIT - ACTIVE)
     assert mag(r["step_time"], "s") == pytest.approx(capped, rel=1e-9)
     assert mag(r["full_clock_step_time"], "s") < capped
     assert mag(r["gpu_power"], "W") == pytest.approx(LIMIT, rel=1e-9)
@@ -72,14 +78,15 @@ def test_the_power_limit_stretches_a_compute_bound_step(model):
 
 
 def test_gpu_power_rises_with_batch_and_stays_under_the_limit(model):
-    # Up to batch 128; beyond, the stack's time per request (spent near the idle floor) grows
-    # faster than the step's energy and the average draw levels off.
+    # Up to batch 128; beyond, the stack's time per request (spent at the busy floor) grows
+    # faster than the step's energy and the average draw levels off. The busy floor is most of
+    # the draw (ML.ENERGY's H100s rise about 180 W from batch 16 to 256 on Llama 3.1 8B).
     watts = []
     for batch in (1, 8, 32, 64, 128, 256, 512):
         r = model.solve(given={"batch": batch}, find=["gpu_power", "gpu_power_limit"])
         watts.append(mag(r["gpu_power"], "W"))
         assert watts[-1] <= mag(r["gpu_power_limit"], "W") + 1e-9
-    assert watts[:5] == sorted(watts[:5]) and watts[0] < watts[4] - 200
+    assert watts[:5] == sorted(watts[:5]) and watts[0] < watts[4] - 100
 
 
 def test_cost_shares_differ_between_batch_1_and_batch_128(model):
@@ -90,7 +97,8 @@ def test_cost_shares_differ_between_batch_1_and_batch_128(model):
     # The power layer is the draw over the tokens; a bigger batch spreads a higher draw over
     # many more tokens, and its share of the whole moves.
     assert mag(many["power_share"], "") != pytest.approx(mag(one["power_share"], ""), rel=0.05)
-    assert mag(many["capital_share"], "") != pytest.approx(mag(one["capital_share"], ""), rel=0.01)
+    assert mag(many["power_share"], "") > mag(one["power_share"], "")
+    assert mag(many["capital_share"], "") < mag(one["capital_share"], "")
 
 
 def test_power_follows_precision_and_hardware(model):
@@ -101,10 +109,13 @@ def test_power_follows_precision_and_hardware(model):
     assert len({round(mag(q, "W"), 3) for q in (fp8, bf16, b200)}) == 3
 
 
-def test_flop_energy_is_the_power_above_idle_over_the_sustained_rate(model):
-    r = model.solve(presets=["h100-sxm"], find=["flop_energy_fp16", "flop_energy_fp8", "flop_energy"])
-    assert mag(r["flop_energy_fp16"], "pJ/FLOP") == pytest.approx((700 - 69) / 794.2, rel=1e-3)
-    assert mag(r["flop_energy_fp8"], "pJ/FLOP") == pytest.approx((700 - 69) / (1979 * 0.709), rel=1e-9)
+def test_flop_energy_is_the_power_above_the_busy_floor_over_the_sustained_rate(model):
+    r = model.solve(presets=["h100-sxm"], find=["flop_energy_fp16", "flop_energy_fp8", "flop_energy",
+                                                "gpu_active_power"])
+    assert mag(r["gpu_active_power"], "W") == pytest.approx(69 + 0.414 * 631, rel=1e-9)
+    assert mag(r["flop_energy_fp16"], "pJ/FLOP") == pytest.approx((LIMIT - ACTIVE) / 794.2, rel=1e-3)
+    assert mag(r["flop_energy_fp8"], "pJ/FLOP") == pytest.approx(
+        (LIMIT - ACTIVE) / (1979 * 0.709), rel=1e-9)
     assert mag(r["flop_energy"], "pJ/FLOP") == pytest.approx(mag(r["flop_energy_fp8"], "pJ/FLOP"))
 
 

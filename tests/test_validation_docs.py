@@ -36,8 +36,11 @@ FITS = {
     "trtllm-v1.0.yaml": ("trtllm", ("flops_efficiency", "flops_efficiency_fp4",
                                     "layer_overhead", "request_overhead", "all_reduce_latency",
                                     "link_efficiency")),
-    # energy points test the power model; no stack value is fitted to them
-    "ml-energy.yaml": ("trtllm", ()),
+    # energy per token is power over throughput, each fitted on its own file: none to these
+    "ml-energy.yaml": ("vllm", ()),
+    "ml-energy-power.yaml": ("h100-sxm", ("active_power_fraction",)),
+    "ml-energy-throughput.yaml": ("vllm", ("layer_overhead", "all_reduce_latency",
+                                           "link_efficiency")),
 }
 HOME = "trtllm-v1.0.yaml"  # the default stack's own file; the others test it out of sample
 

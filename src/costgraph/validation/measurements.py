@@ -122,6 +122,9 @@ METRICS = {m.name: m for m in (
            "time per output token at a stated concurrency"),
     Metric("energy_per_token_at", "gpu_energy_per_token", AT_CONCURRENCY, "serving",
            "GPU energy per output token (prompts' prefill included) at a stated concurrency"),
+    Metric("gpu_power_at", "serving_gpu_power", AT_CONCURRENCY, "serving",
+           "average power one GPU of the replica draws over its serving steps at a stated "
+           "concurrency"),
 )}
 
 

@@ -29,6 +29,9 @@ class _Fallback(Exception):
     """This rule, at these values, is left to the pint path."""
 
 
+# what a float closure raises where pint must decide (its exact value, or its one clear error)
+FLOAT_FAILURES = (_Fallback, ArithmeticError, ValueError, TypeError, AttributeError)
+
 _NEAR = 1e-9  # relative distance at which a comparison or an integer step is left to pint
 
 
@@ -69,6 +72,43 @@ def _factor(source, target) -> float:
 
 _DIMENSIONLESS = Quantity(1.0, "").units
 
+# ``fa op fb`` for each shape of operand: N a name (read from the values), C a constant,
+# F any other closure (called). The arithmetic is the same operation on the same floats.
+_FUSED = {
+    ("*", "NN"): lambda a, b: lambda env: env[a] * env[b],
+    ("*", "NC"): lambda a, b: lambda env: env[a] * b,
+    ("*", "CN"): lambda a, b: lambda env: a * env[b],
+    ("*", "NF"): lambda a, b: lambda env: env[a] * b(env),
+    ("*", "FN"): lambda a, b: lambda env: a(env) * env[b],
+    ("*", "CF"): lambda a, b: lambda env: a * b(env),
+    ("*", "FC"): lambda a, b: lambda env: a(env) * b,
+    ("*", "FF"): lambda a, b: lambda env: a(env) * b(env),
+    ("/", "NN"): lambda a, b: lambda env: env[a] / env[b],
+    ("/", "NC"): lambda a, b: lambda env: env[a] / b,
+    ("/", "CN"): lambda a, b: lambda env: a / env[b],
+    ("/", "NF"): lambda a, b: lambda env: env[a] / b(env),
+    ("/", "FN"): lambda a, b: lambda env: a(env) / env[b],
+    ("/", "CF"): lambda a, b: lambda env: a / b(env),
+    ("/", "FC"): lambda a, b: lambda env: a(env) / b,
+    ("/", "FF"): lambda a, b: lambda env: a(env) / b(env),
+    ("+", "NN"): lambda a, b: lambda env: env[a] + env[b],
+    ("+", "NC"): lambda a, b: lambda env: env[a] + b,
+    ("+", "CN"): lambda a, b: lambda env: a + env[b],
+    ("+", "NF"): lambda a, b: lambda env: env[a] + b(env),
+    ("+", "FN"): lambda a, b: lambda env: a(env) + env[b],
+    ("+", "CF"): lambda a, b: lambda env: a + b(env),
+    ("+", "FC"): lambda a, b: lambda env: a(env) + b,
+    ("+", "FF"): lambda a, b: lambda env: a(env) + b(env),
+    ("-", "NN"): lambda a, b: lambda env: env[a] - env[b],
+    ("-", "NC"): lambda a, b: lambda env: env[a] - b,
+    ("-", "CN"): lambda a, b: lambda env: a - env[b],
+    ("-", "NF"): lambda a, b: lambda env: env[a] - b(env),
+    ("-", "FN"): lambda a, b: lambda env: a(env) - env[b],
+    ("-", "CF"): lambda a, b: lambda env: a - b(env),
+    ("-", "FC"): lambda a, b: lambda env: a(env) - b,
+    ("-", "FF"): lambda a, b: lambda env: a(env) - b(env),
+}
+
 
 class ClosureBackend:
     """Translates a checked expression into ``(f(values) -> float, unit)``: ``values`` are
@@ -83,37 +123,50 @@ class ClosureBackend:
 
     def __init__(self, units):
         self._units = units  # quantity name -> its declared pint Unit
+        # closures that only read a name or return a constant, so that an operation on them
+        # reads the value itself instead of calling them (fewer calls per evaluation)
+        self._leaves: dict = {}
 
     def number(self, v):
         c = float(v)
-        return (lambda env: c), _DIMENSIONLESS
+        fn = lambda env: c  # noqa: E731
+        self._leaves[fn] = ("C", c)
+        return fn, _DIMENSIONLESS
 
     def literal(self, q):
         c = float(q.magnitude)
-        return (lambda env: c), q.units
+        fn = lambda env: c  # noqa: E731
+        self._leaves[fn] = ("C", c)
+        return fn, q.units
 
     def name(self, n):
-        return operator.itemgetter(n), self._units[n]
+        fn = operator.itemgetter(n)
+        self._leaves[fn] = ("N", n)
+        return fn, self._units[n]
 
     def neg(self, a):
         fa, unit = a
         return (lambda env: -fa(env)), unit
 
+    def _fused(self, op, fa, fb):
+        """``fa op fb`` as one closure reading names and constants directly."""
+        (ka, a), (kb, b) = self._leaves.get(fa, ("F", fa)), self._leaves.get(fb, ("F", fb))
+        if ka == kb == "C":  # two constants: kept as a call, so that 1/0 fails when evaluated
+            ka = kb = "F"
+            a, b = fa, fb
+        return _FUSED[op, ka + kb](a, b)
+
     def binary(self, op, a, b, expr, node):
         (fa, ua), (fb, ub) = a, b
         if op in "+-":
             k = _factor(ub, ua)
-            if op == "+":
-                fn = (lambda env: fa(env) + fb(env)) if k == 1.0 else \
-                    (lambda env: fa(env) + fb(env) * k)
-            else:
-                fn = (lambda env: fa(env) - fb(env)) if k == 1.0 else \
-                    (lambda env: fa(env) - fb(env) * k)
-            return fn, ua
+            if k != 1.0:
+                fb = self._fused("*", fb, self.number(k)[0])
+            return self._fused(op, fa, fb), ua
         if op == "*":
-            return (lambda env: fa(env) * fb(env)), (Quantity(1.0, ua) * Quantity(1.0, ub)).units
+            return self._fused(op, fa, fb), (Quantity(1.0, ua) * Quantity(1.0, ub)).units
         # a zero divisor raises ZeroDivisionError: the pint path then says which input
-        return (lambda env: fa(env) / fb(env)), (Quantity(1.0, ua) / Quantity(1.0, ub)).units
+        return self._fused(op, fa, fb), (Quantity(1.0, ua) / Quantity(1.0, ub)).units
 
     def power(self, a, exponent, expr, node):
         fa, unit = a
@@ -146,6 +199,9 @@ class ClosureBackend:
             pick = min if name == "min" else max
             first = args[0][1]
             parts = [(f, _factor(u, first)) for f, u in args]
+            if len(parts) == 2 and parts[0][1] == parts[1][1] == 1.0:  # x * 1.0 is x exactly
+                (f1, _), (f2, _) = parts
+                return (lambda env: pick(f1(env), f2(env))), first
             return (lambda env: pick([f(env) * k for f, k in parts])), first
         (fa, unit), = args
         if name == "sqrt":
@@ -273,6 +329,22 @@ class _Derived:
         self.inputs = rule.inputs
 
 
+def derivation(model, name: str) -> _Derived:
+    """What deriving ``name`` on floats needs (its rule, closure, unit, bounds), looked up once."""
+    return _derived(_rules(model), name)
+
+
+def derived_step(d: _Derived, quantity) -> Step:
+    """The Step of a value ``d`` derived (``quantity``, in its declared unit)."""
+    return _new_step(d.name, quantity, d.rule.id, d.formula, d.inputs, d.rule.source)
+
+
+def declared_magnitudes(model, steps) -> dict[str, float]:
+    """Every step's value as a float in its quantity's declared unit (what the closures read)."""
+    rules = _rules(model)
+    return {n: declared_value(rules, n, s.value) for n, s in steps.items()}
+
+
 def _derived(rules: _Rules, name: str) -> _Derived:
     key = ("derived", name)
     found = rules._fns.get(key)
@@ -344,6 +416,7 @@ def _make_fast():
 
 
 _quantity = _make_fast()
+fast_quantity = _quantity  # ``fast_quantity(magnitude, unit)``: a Quantity, built cheaply
 
 
 class _Sides:
@@ -358,6 +431,19 @@ class _Sides:
         self.holds = _compare(self.op)
 
 
+def constraint_closures(model, cdef) -> _Sides | None:
+    """``cdef``'s two sides as float closures (``lhs``, ``rhs``, ``holds``, ``unit``), or None
+    when pint decides it (a where() inside, whose branches may carry different units)."""
+    if "where" in cdef.expr.text:
+        return None
+    rules = _rules(model)
+    key = ("constraint", cdef.id, cdef.expr.text)
+    sides = rules._fns.get(key)
+    if sides is None:
+        sides = rules._fns.setdefault(key, _Sides(cdef, rules.backend()))
+    return sides
+
+
 def constraint_sides(model, cdef, steps):
     """``(lhs, rhs, holds)`` of ``cdef`` at ``steps`` on floats, or None to use pint.
 
@@ -365,13 +451,10 @@ def constraint_sides(model, cdef, steps):
     them; a where() inside a constraint (whose branches may carry different units) is left to
     pint.
     """
-    if "where" in cdef.expr.text:  # its branches may carry different units: pint decides
+    sides = constraint_closures(model, cdef)
+    if sides is None:
         return None
     rules = _rules(model)
-    key = ("constraint", cdef.id, cdef.expr.text)
-    sides = rules._fns.get(key)
-    if sides is None:
-        sides = rules._fns.setdefault(key, _Sides(cdef, rules.backend()))
     try:
         values = {n: declared_value(rules, n, steps[n].value) for n in cdef.names}
         lhs, rhs = sides.lhs(values), sides.rhs(values)

@@ -1,0 +1,118 @@
+"""A forward-only exact solve prepared once per question: floats in, a lazily built Result out.
+
+Most questions derive everything forward from what presets and given values fix (nothing
+inverted, nothing over-determined). For those, everything but the arithmetic depends only on
+the question, not on a run: the plan, the order of the rules (the ones asked for, then what
+the declared constraints need), the values the rules start from, each constraint's sides as
+float closures, which steps the Result keeps, and its notes. ``prepare`` works these out
+once (``scenario_cache`` keeps them per model); ``PreparedSolve.run`` then evaluates the
+closures in order and checks the constraints on floats, and hands back a Result whose
+steps are built when read (``lazy_steps``).
+
+Wherever the floats could part from the general path — a rule whose closure leaves it to
+pint, a value out of its bounds or not finite, a comparison within a rounding error — ``run``
+gives None and ``Engine.solve`` takes the general path, which gives the exact value or the
+one clear error. So the Result is the general path's, value for value and Step for Step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import CostgraphError
+from . import floatpath
+from .lazy_steps import LazySteps
+from .provenance import ConstraintStatus, Result, lineage
+
+if TYPE_CHECKING:
+    from .engine import Engine, Scenario
+
+
+
+class PreparedSolve:
+    """One forward-only question, worked out up to its arithmetic (see the module docstring)."""
+
+    __slots__ = ("targets", "chain", "start", "checks", "names", "keep", "known", "derived",
+                 "presets", "notes", "warnings")
+
+    def __init__(self, targets, derived, start, checks, names, known, scenario):
+        self.targets = targets
+        self.derived = derived  # name -> floatpath.derivation(...), in evaluation order
+        self.chain = tuple((d.name, d.fn, d.low, d.high) for d in derived.values())
+        self.start = start  # name -> float in its declared unit, of every known value
+        self.checks = checks  # (cdef, its float sides, its comparison), by constraint id
+        self.names = names  # the names the Result keeps, in the general path's order
+        self.keep = frozenset(names)
+        self.known = scenario.steps
+        self.presets, self.notes, self.warnings = (scenario.presets, tuple(scenario.notes),
+                                                   scenario.warnings)
+
+    def run(self) -> Result | None:
+        """The Result, or None where the general path must decide (see the module docstring)."""
+        values = self.start.copy()
+        try:
+            for name, fn, low, high in self.chain:
+                x = fn(values)
+                # x - x is 0.0 only for a finite float; a NaN fails the bounds as well
+                if x.__class__ is not float or not low <= x <= high or x - x != 0.0:
+                    return None
+                values[name] = x
+            statuses = []
+            for cdef, sides, op in self.checks:
+                lhs, rhs = sides.lhs(values), sides.rhs(values)
+                if (lhs.__class__ is not float or rhs.__class__ is not float
+                        or lhs - lhs != 0.0 or rhs - rhs != 0.0):
+                    return None
+                holds = sides.holds(lhs, rhs)
+                statuses.append(ConstraintStatus(
+                    cdef.id, cdef.expr.text, floatpath.fast_quantity(lhs, sides.unit),
+                    floatpath.fast_quantity(rhs, sides.unit), holds, cdef.description,
+                    op=op, expression=cdef.expr))
+        except floatpath.FLOAT_FAILURES:
+            return None
+        steps = LazySteps(self.names, self.keep, self.known, self.derived, values)
+        return Result(self.targets, steps, tuple(statuses), self.presets, self.notes, {},
+                      self.warnings)
+
+
+def prepare(model: Engine, scenario: Scenario, find: tuple[str, ...],
+            given: dict) -> PreparedSolve | None:
+    """``find`` asked at ``scenario`` worked out up to its arithmetic, or None when the
+    question is not forward-only (``Engine.solve``'s general path answers it)."""
+    ruleset = model.ruleset
+    known = scenario.steps
+    if scenario.fallback or any(n in known and n not in given and ruleset.rule_for(n) is None
+                                for n in find):
+        return None  # an input may move, or an input asked for is read from a fallback
+    try:
+        plan = model.planner.plan(frozenset(known), tuple(find), frozenset())
+    except CostgraphError:
+        return None  # the general path raises it, as it always has
+    if plan.blocks or plan.checks or plan.overrides or plan.defaulted:
+        return None
+    order = list(plan.forward)
+    checks = []
+    for cdef in sorted(ruleset.constraints.values(), key=lambda c: c.id):
+        have = known.keys() | set(order)
+        missing = [n for n in cdef.names if n not in have]
+        if missing:  # derived forward for the constraint, as Engine.check_constraint does
+            try:
+                extra = model.planner.plan(frozenset(have), tuple(missing))
+            except CostgraphError:
+                return None  # left unevaluated: the general path says what it needs
+            if extra.blocks or extra.checks or extra.defaulted:
+                return None
+            order += extra.forward
+        sides = floatpath.constraint_closures(model, cdef)
+        if sides is None:
+            return None
+        checks.append((cdef, sides, cdef.expr.sides()[1]))
+    derived = {n: floatpath.derivation(model, n) for n in order}
+    shapes = {**known, **derived}  # each with the .inputs that lineage follows
+    keep = set(find) | set(plan.forward)
+    roots = [n for n in [*find, *(n for c, _, _ in checks for n in c.names)] if n in shapes]
+    keep.update(roots)
+    keep.update(lineage(shapes, [i for n in roots for i in shapes[n].inputs]))
+    names = tuple(n for n in shapes if n in keep)
+    start = floatpath.declared_magnitudes(model, known)
+    return PreparedSolve(tuple(find), derived, start, tuple(checks), names, known, scenario)

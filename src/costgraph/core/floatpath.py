@@ -23,6 +23,7 @@ from ..lang.expr import translate
 from .provenance import Method, Step
 from ..units import Quantity, base_factor
 from .value_checks import check_derived, evaluate
+from .float_ops import COMPARED, FUSED, LEFT, PICKED, RIGHT, SCALED
 
 
 class _Fallback(Exception):
@@ -43,8 +44,11 @@ def _compare(op):
     test = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}[op]
 
     def check(a, b):
-        if a != b and abs(a - b) <= _NEAR * max(abs(a), abs(b)):
-            raise _Fallback()  # a rounding error apart: floats may disagree with pint
+        if a != b:  # abs and max written out: no calls, the same values (NaN included)
+            gap = a - b if a > b else b - a
+            size_a, size_b = (a if a > 0 else -a), (b if b > 0 else -b)
+            if gap <= _NEAR * (size_b if size_b > size_a else size_a):
+                raise _Fallback()  # a rounding error apart: floats may disagree with pint
         return test(a, b)
 
     return check
@@ -71,43 +75,7 @@ def _factor(source, target) -> float:
 
 
 _DIMENSIONLESS = Quantity(1.0, "").units
-
-# ``fa op fb`` for each shape of operand: N a name (read from the values), C a constant,
-# F any other closure (called). The arithmetic is the same operation on the same floats.
-_FUSED = {
-    ("*", "NN"): lambda a, b: lambda env: env[a] * env[b],
-    ("*", "NC"): lambda a, b: lambda env: env[a] * b,
-    ("*", "CN"): lambda a, b: lambda env: a * env[b],
-    ("*", "NF"): lambda a, b: lambda env: env[a] * b(env),
-    ("*", "FN"): lambda a, b: lambda env: a(env) * env[b],
-    ("*", "CF"): lambda a, b: lambda env: a * b(env),
-    ("*", "FC"): lambda a, b: lambda env: a(env) * b,
-    ("*", "FF"): lambda a, b: lambda env: a(env) * b(env),
-    ("/", "NN"): lambda a, b: lambda env: env[a] / env[b],
-    ("/", "NC"): lambda a, b: lambda env: env[a] / b,
-    ("/", "CN"): lambda a, b: lambda env: a / env[b],
-    ("/", "NF"): lambda a, b: lambda env: env[a] / b(env),
-    ("/", "FN"): lambda a, b: lambda env: a(env) / env[b],
-    ("/", "CF"): lambda a, b: lambda env: a / b(env),
-    ("/", "FC"): lambda a, b: lambda env: a(env) / b,
-    ("/", "FF"): lambda a, b: lambda env: a(env) / b(env),
-    ("+", "NN"): lambda a, b: lambda env: env[a] + env[b],
-    ("+", "NC"): lambda a, b: lambda env: env[a] + b,
-    ("+", "CN"): lambda a, b: lambda env: a + env[b],
-    ("+", "NF"): lambda a, b: lambda env: env[a] + b(env),
-    ("+", "FN"): lambda a, b: lambda env: a(env) + env[b],
-    ("+", "CF"): lambda a, b: lambda env: a + b(env),
-    ("+", "FC"): lambda a, b: lambda env: a(env) + b,
-    ("+", "FF"): lambda a, b: lambda env: a(env) + b(env),
-    ("-", "NN"): lambda a, b: lambda env: env[a] - env[b],
-    ("-", "NC"): lambda a, b: lambda env: env[a] - b,
-    ("-", "CN"): lambda a, b: lambda env: a - env[b],
-    ("-", "NF"): lambda a, b: lambda env: env[a] - b(env),
-    ("-", "FN"): lambda a, b: lambda env: a(env) - env[b],
-    ("-", "CF"): lambda a, b: lambda env: a - b(env),
-    ("-", "FC"): lambda a, b: lambda env: a(env) - b,
-    ("-", "FF"): lambda a, b: lambda env: a(env) - b(env),
-}
+_LEAF_PAIRS = ("NN", "NC", "CN")  # the shapes of a product that LEFT and RIGHT fuse further
 
 
 class ClosureBackend:
@@ -126,6 +94,7 @@ class ClosureBackend:
         # closures that only read a name or return a constant, so that an operation on them
         # reads the value itself instead of calling them (fewer calls per evaluation)
         self._leaves: dict = {}
+        self._ops: dict = {}  # closure made by _fused -> (operation, shape, a, b), to rescale it
 
     def number(self, v):
         c = float(v)
@@ -148,13 +117,33 @@ class ClosureBackend:
         fa, unit = a
         return (lambda env: -fa(env)), unit
 
+    def _shape(self, fa, fb):
+        """(shape, a, b) of two operands: N a name (a its name), C a constant (its value), F
+        another closure (itself)."""
+        (ka, a), (kb, b) = self._leaves.get(fa, ("F", fa)), self._leaves.get(fb, ("F", fb))
+        return ka + kb, a, b
+
     def _fused(self, op, fa, fb):
         """``fa op fb`` as one closure reading names and constants directly."""
-        (ka, a), (kb, b) = self._leaves.get(fa, ("F", fa)), self._leaves.get(fb, ("F", fb))
-        if ka == kb == "C":  # two constants: kept as a call, so that 1/0 fails when evaluated
-            ka = kb = "F"
-            a, b = fa, fb
-        return _FUSED[op, ka + kb](a, b)
+        shape, a, b = self._shape(fa, fb)
+        if shape == "CC":  # two constants: kept as calls, so that 1/0 fails when evaluated
+            shape, a, b = "FF", fa, fb
+        left, right = self._ops.get(fa), self._ops.get(fb)
+        if left is not None and left[0] == "*" and left[1] in _LEAF_PAIRS:
+            return LEFT[left[1], op, shape[1]](left[2], left[3], b)  # (x * y) op b
+        if right is not None and right[0] == "*" and right[1] in _LEAF_PAIRS:
+            return RIGHT[shape[0], op, right[1]](right[2], right[3], a)  # a op (x * y)
+        fn = FUSED[op, shape](a, b)
+        self._ops[fn] = (op, shape, a, b)
+        return fn
+
+    def scaled(self, fn, k: float):
+        """``fn``'s result times ``k`` (after it, as pint converts), in one closure if it can."""
+        found = self._ops.get(fn)
+        if found is None:
+            return lambda env: fn(env) * k
+        op, shape, a, b = found
+        return SCALED[op, shape](a, b, k)
 
     def binary(self, op, a, b, expr, node):
         (fa, ua), (fb, ub) = a, b
@@ -183,16 +172,18 @@ class ClosureBackend:
     def compare(self, op, a, b, expr, node):
         (fa, ua), (fb, ub) = a, b
         check, k = _compare(op), _factor(ub, ua)
-        if k == 1.0:
-            return (lambda env: check(fa(env), fb(env))), None
-        return (lambda env: check(fa(env), fb(env) * k)), None
+        if k != 1.0:
+            fb = self._fused("*", fb, self.number(k)[0])
+        shape, x, y = self._shape(fa, fb)
+        return COMPARED[shape](check, x, y), None
 
     def where(self, cond, a, b, expr, node):
         (fc, _), (fa, ua), (fb, ub) = cond, a(), b()
         k = _factor(ub, ua)  # branches in different units: the second in the first's
-        if k == 1.0:
-            return (lambda env: fa(env) if fc(env) else fb(env)), ua
-        return (lambda env: fa(env) if fc(env) else fb(env) * k), ua
+        if k != 1.0:
+            fb = self._fused("*", fb, self.number(k)[0])
+        shape, x, y = self._shape(fa, fb)
+        return PICKED[shape](fc, x, y), ua
 
     def call(self, name, args, expr, node):
         if name in ("min", "max"):
@@ -241,9 +232,10 @@ class _Rules:
         fn = self._fns.get(name)
         if fn is None:
             ruleset = self._model().ruleset
-            body, unit = translate(ruleset.rule_for(name).expr, self.backend())
+            backend = self.backend()
+            body, unit = translate(ruleset.rule_for(name).expr, backend)
             k = _factor(unit, ruleset.quantities[name].pint_unit)  # pint's final .to()
-            fn = self._fns.setdefault(name, body if k == 1.0 else (lambda env: body(env) * k))
+            fn = self._fns.setdefault(name, body if k == 1.0 else backend.scaled(body, k))
         return fn
 
     def unit(self, name: str) -> tuple:

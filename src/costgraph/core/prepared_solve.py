@@ -17,6 +17,9 @@ one clear error. So the Result is the general path's, value for value and Step f
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import operator
 from typing import TYPE_CHECKING
 
 from ..errors import CostgraphError
@@ -29,16 +32,51 @@ if TYPE_CHECKING:
 
 
 
+def _builder(cls, names: tuple[str, ...]):
+    """``build(*values)``: a ``cls`` (a frozen dataclass) with fields ``names``, made without
+    the per-field ``__setattr__`` of its constructor (a few microseconds a solve); where the
+    names are not exactly its fields, its constructor."""
+    if names != tuple(f.name for f in dataclasses.fields(cls)):
+        return lambda *values: cls(**dict(zip(names, values)))
+    new = object.__new__
+
+    def build(*values):
+        made = new(cls)
+        made.__dict__.update(zip(names, values))
+        return made
+
+    return build
+
+
+_status = _builder(ConstraintStatus, ("id", "expr", "lhs", "rhs", "holds", "description",
+                                      "missing", "op", "expression"))
+_result = _builder(Result, ("targets", "steps", "constraints", "presets", "notes", "overrides",
+                            "warnings"))
+
+
+def _reader(names):
+    """``read(values)``: the values of ``names`` as a tuple (in C; a tuple even for one name)."""
+    if not names:
+        return lambda values: ()
+    return operator.itemgetter(*names, names[0])
+
+
 class PreparedSolve:
     """One forward-only question, worked out up to its arithmetic (see the module docstring)."""
 
-    __slots__ = ("targets", "chain", "start", "checks", "names", "keep", "known", "derived",
+    __slots__ = ("targets", "chain", "every", "bounds", "start", "checks", "names", "keep", "known", "derived",
                  "presets", "notes", "warnings")
 
     def __init__(self, targets, derived, start, checks, names, known, scenario):
         self.targets = targets
         self.derived = derived  # name -> floatpath.derivation(...), in evaluation order
-        self.chain = tuple((d.name, d.fn, d.low, d.high) for d in derived.values())
+        self.chain = tuple((d.name, d.fn) for d in derived.values())
+        self.every = _reader(tuple(derived))
+        bounds: dict = {}  # (low, high) -> the names bounded so, checked together after the run
+        for d in derived.values():
+            if (d.low, d.high) != (-math.inf, math.inf):
+                bounds.setdefault((d.low, d.high), []).append(d.name)
+        self.bounds = tuple((low, high, _reader(names)) for (low, high), names in bounds.items())
         self.start = start  # name -> float in its declared unit, of every known value
         self.checks = checks  # (cdef, its float sides, its comparison), by constraint id
         self.names = names  # the names the Result keeps, in the general path's order
@@ -51,12 +89,17 @@ class PreparedSolve:
         """The Result, or None where the general path must decide (see the module docstring)."""
         values = self.start.copy()
         try:
-            for name, fn, low, high in self.chain:
-                x = fn(values)
-                # x - x is 0.0 only for a finite float; a NaN fails the bounds as well
-                if x.__class__ is not float or not low <= x <= high or x - x != 0.0:
+            for name, fn in self.chain:
+                values[name] = fn(values)
+            # checked after the run, in bulk (a value out of bounds, not finite or not real is
+            # refused by the general path, which names it): a NaN or an infinity makes the sum
+            # one, a complex number makes isfinite raise TypeError
+            if not math.isfinite(sum(self.every(values))):
+                return None
+            for low, high, read in self.bounds:
+                got = read(values)
+                if not low <= min(got) or (high != math.inf and max(got) > high):
                     return None
-                values[name] = x
             statuses = []
             for cdef, sides, op in self.checks:
                 lhs, rhs = sides.lhs(values), sides.rhs(values)
@@ -64,15 +107,15 @@ class PreparedSolve:
                         or lhs - lhs != 0.0 or rhs - rhs != 0.0):
                     return None
                 holds = sides.holds(lhs, rhs)
-                statuses.append(ConstraintStatus(
+                statuses.append(_status(
                     cdef.id, cdef.expr.text, floatpath.fast_quantity(lhs, sides.unit),
-                    floatpath.fast_quantity(rhs, sides.unit), holds, cdef.description,
-                    op=op, expression=cdef.expr))
+                    floatpath.fast_quantity(rhs, sides.unit), holds, cdef.description, (),
+                    op, cdef.expr))
         except floatpath.FLOAT_FAILURES:
             return None
         steps = LazySteps(self.names, self.keep, self.known, self.derived, values)
-        return Result(self.targets, steps, tuple(statuses), self.presets, self.notes, {},
-                      self.warnings)
+        return _result(self.targets, steps, tuple(statuses), self.presets, self.notes, {},
+                       self.warnings)
 
 
 def prepare(model: Engine, scenario: Scenario, find: tuple[str, ...],

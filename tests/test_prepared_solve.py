@@ -71,15 +71,21 @@ def test_what_is_not_forward_only_takes_the_general_path(model, question):
     assert type(result.steps) is dict
 
 
-def test_a_value_the_floats_refuse_gives_the_general_paths_one_error(monkeypatch, model):
-    question = dict(find=["cost_per_mtok"], given={"hbm_bandwidth": 0})  # divides by zero
+@pytest.mark.parametrize("given, named", [
+    ({"hbm_bandwidth": 0}, "hbm_bandwidth"),  # divides by zero
+    ({"n_moe_layers": 200}, "n_dense_layers = -120: below its lower bound 0"),  # out of bounds
+    ({"batch": 1e300}, "not a finite number"),  # overflows
+], ids=["zero-divisor", "out-of-bounds", "not-finite"])
+def test_a_value_the_floats_refuse_gives_the_general_paths_one_error(monkeypatch, model, given,
+                                                                      named):
+    question = dict(find=["cost_per_mtok"], given=given)
     with pytest.raises(CostgraphError) as prepared:
         model.solve(**question)
     with pytest.raises(CostgraphError) as general:
         _general(monkeypatch, model, **question)
     assert type(prepared.value) is type(general.value)
     assert str(prepared.value) == str(general.value)
-    assert "hbm_bandwidth" in str(prepared.value)
+    assert named in str(prepared.value)
 
 
 def test_lazy_steps_build_each_step_once_and_copy_as_a_plain_dict(model):

@@ -6,7 +6,8 @@ from the values; C a constant; F any other closure, called). Each does the same 
 the same floats in the same order as the node-per-closure tree would, so results are equal
 to the last bit. ``SCALED`` also multiplies the result by ``k`` (a rule's final conversion
 to its declared unit), after the operation, as pint converts it. ``COMPARED`` calls a
-comparison's ``check`` on its two operands, ``PICKED`` is a where() of two branches.
+comparison's ``check`` on its two operands, ``PICKED`` is a where() of two branches, and
+``PICKED_BY_NAME`` one whose condition compares a name with a constant, read in place.
 
 ``LEFT`` and ``RIGHT`` fuse one level more, a product of two leaves (shapes NN, NC, CN: the
 commonest operand in the rules) with the operand beside it: ``(x * y) op z`` and
@@ -107,6 +108,18 @@ PICKED = {
     "FC": lambda cond, a, b: lambda env: a(env) if cond(env) else b,
     "FF": lambda cond, a, b: lambda env: a(env) if cond(env) else b(env),
     "CC": lambda cond, a, b: lambda env: a if cond(env) else b,
+}
+
+PICKED_BY_NAME = {
+    "NN": lambda check, n, c, a, b: lambda env: env[a] if check(env[n], c) else env[b],
+    "NC": lambda check, n, c, a, b: lambda env: env[a] if check(env[n], c) else b,
+    "CN": lambda check, n, c, a, b: lambda env: a if check(env[n], c) else env[b],
+    "NF": lambda check, n, c, a, b: lambda env: env[a] if check(env[n], c) else b(env),
+    "FN": lambda check, n, c, a, b: lambda env: a(env) if check(env[n], c) else env[b],
+    "CF": lambda check, n, c, a, b: lambda env: a if check(env[n], c) else b(env),
+    "FC": lambda check, n, c, a, b: lambda env: a(env) if check(env[n], c) else b,
+    "FF": lambda check, n, c, a, b: lambda env: a(env) if check(env[n], c) else b(env),
+    "CC": lambda check, n, c, a, b: lambda env: a if check(env[n], c) else b,
 }
 
 # (x * y) op z, keyed (shape of x * y, op, kind of z)

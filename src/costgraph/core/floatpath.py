@@ -23,7 +23,7 @@ from ..lang.expr import translate
 from .provenance import Method, Step
 from ..units import Quantity, base_factor
 from .value_checks import check_derived, evaluate
-from .float_ops import COMPARED, FUSED, LEFT, PICKED, RIGHT, SCALED
+from .float_ops import COMPARED, FUSED, LEFT, PICKED, PICKED_BY_NAME, RIGHT, SCALED
 
 
 class _Fallback(Exception):
@@ -41,15 +41,18 @@ def _near_integer(x: float) -> bool:
 
 
 def _compare(op):
-    test = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}[op]
+    """``check(a, b)``: ``a op b``, raising _Fallback where the two are a rounding error apart."""
+    equal, below = op in ("<=", ">="), op in ("<=", "<")
 
     def check(a, b):
-        if a != b:  # abs and max written out: no calls, the same values (NaN included)
-            gap = a - b if a > b else b - a
-            size_a, size_b = (a if a > 0 else -a), (b if b > 0 else -b)
-            if gap <= _NEAR * (size_b if size_b > size_a else size_a):
-                raise _Fallback()  # a rounding error apart: floats may disagree with pint
-        return test(a, b)
+        if a == b:
+            return equal
+        # abs and max written out (no calls), to the same values, a NaN included
+        gap = a - b if a > b else b - a
+        size_a, size_b = (a if a > 0 else -a), (b if b > 0 else -b)
+        if gap <= _NEAR * (size_b if size_b > size_a else size_a):
+            raise _Fallback()  # a rounding error apart: floats may disagree with pint
+        return (a < b) if below else (a > b)  # a != b here; a NaN gives False either way
 
     return check
 
@@ -94,6 +97,7 @@ class ClosureBackend:
         # closures that only read a name or return a constant, so that an operation on them
         # reads the value itself instead of calling them (fewer calls per evaluation)
         self._leaves: dict = {}
+        self._tests: dict = {}  # comparison of a name with a constant -> (check, name, value)
         self._ops: dict = {}  # closure made by _fused -> (operation, shape, a, b), to rescale it
 
     def number(self, v):
@@ -175,7 +179,10 @@ class ClosureBackend:
         if k != 1.0:
             fb = self._fused("*", fb, self.number(k)[0])
         shape, x, y = self._shape(fa, fb)
-        return COMPARED[shape](check, x, y), None
+        fn = COMPARED[shape](check, x, y)
+        if shape == "NC":  # a name against a constant: a where() reads it in place
+            self._tests[fn] = (check, x, y)
+        return fn, None
 
     def where(self, cond, a, b, expr, node):
         (fc, _), (fa, ua), (fb, ub) = cond, a(), b()
@@ -183,6 +190,9 @@ class ClosureBackend:
         if k != 1.0:
             fb = self._fused("*", fb, self.number(k)[0])
         shape, x, y = self._shape(fa, fb)
+        test = self._tests.get(fc)
+        if test is not None:
+            return PICKED_BY_NAME[shape](*test, x, y), ua
         return PICKED[shape](fc, x, y), ua
 
     def call(self, name, args, expr, node):

@@ -64,19 +64,24 @@ def _reader(names):
 class PreparedSolve:
     """One forward-only question, worked out up to its arithmetic (see the module docstring)."""
 
-    __slots__ = ("targets", "chain", "every", "bounds", "start", "checks", "names", "keep", "known", "derived",
-                 "presets", "notes", "warnings")
+    __slots__ = ("targets", "derived", "chain", "every", "bounds", "start", "checks", "names",
+                 "keep", "known", "presets", "notes", "warnings")
 
     def __init__(self, targets, derived, start, checks, names, known, scenario):
         self.targets = targets
         self.derived = derived  # name -> floatpath.derivation(...), in evaluation order
         self.chain = tuple((d.name, d.fn) for d in derived.values())
-        self.every = _reader(tuple(derived))
-        bounds: dict = {}  # (low, high) -> the names bounded so, checked together after the run
+        # every derived name grouped by its bounds, each group a slice of one tuple of values
+        groups: dict = {}
         for d in derived.values():
-            if (d.low, d.high) != (-math.inf, math.inf):
-                bounds.setdefault((d.low, d.high), []).append(d.name)
-        self.bounds = tuple((low, high, _reader(names)) for (low, high), names in bounds.items())
+            groups.setdefault((d.low, d.high), []).append(d.name)
+        ordered, bounds = [], []
+        for (low, high), group in groups.items():
+            if (low, high) != (-math.inf, math.inf):
+                bounds.append((len(ordered), len(ordered) + len(group), low, high))
+            ordered += group
+        self.every = _reader(tuple(ordered))
+        self.bounds = tuple(bounds)
         self.start = start  # name -> float in its declared unit, of every known value
         self.checks = checks  # (cdef, its float sides, its comparison), by constraint id
         self.names = names  # the names the Result keeps, in the general path's order
@@ -94,11 +99,12 @@ class PreparedSolve:
             # checked after the run, in bulk (a value out of bounds, not finite or not real is
             # refused by the general path, which names it): a NaN or an infinity makes the sum
             # one, a complex number makes isfinite raise TypeError
-            if not math.isfinite(sum(self.every(values))):
+            got = self.every(values)
+            if not math.isfinite(sum(got)):
                 return None
-            for low, high, read in self.bounds:
-                got = read(values)
-                if not low <= min(got) or (high != math.inf and max(got) > high):
+            for first, end, low, high in self.bounds:
+                part = got[first:end]
+                if not low <= min(part) or (high != math.inf and max(part) > high):
                     return None
             statuses = []
             for cdef, sides, op in self.checks:

@@ -22,7 +22,7 @@ def _key(presets, given, find):
     try:
         key = (None if presets is None else
                tuple([presets] if isinstance(presets, str) else presets),
-               tuple(sorted((str(n), value_key(v)) for n, v in (given or {}).items())),
+               tuple(sorted((str(n), value_key(v)) for n, v in given.items())) if given else (),
                tuple(find))
         hash(key)
     except TypeError:

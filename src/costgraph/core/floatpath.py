@@ -78,7 +78,8 @@ def _factor(source, target) -> float:
 
 
 _DIMENSIONLESS = Quantity(1.0, "").units
-_LEAF_PAIRS = ("NN", "NC", "CN")  # the shapes of a product that LEFT and RIGHT fuse further
+# the operations of two leaves that LEFT and RIGHT fuse with the operand beside them
+_NESTED = frozenset({("*", "NN"), ("*", "NC"), ("*", "CN"), ("+", "NN")})
 
 
 class ClosureBackend:
@@ -133,10 +134,10 @@ class ClosureBackend:
         if shape == "CC":  # two constants: kept as calls, so that 1/0 fails when evaluated
             shape, a, b = "FF", fa, fb
         left, right = self._ops.get(fa), self._ops.get(fb)
-        if left is not None and left[0] == "*" and left[1] in _LEAF_PAIRS:
-            return LEFT[left[1], op, shape[1]](left[2], left[3], b)  # (x * y) op b
-        if right is not None and right[0] == "*" and right[1] in _LEAF_PAIRS:
-            return RIGHT[shape[0], op, right[1]](right[2], right[3], a)  # a op (x * y)
+        if left is not None and left[:2] in _NESTED:
+            return LEFT[(*left[:2], op, shape[1])](left[2], left[3], b)  # (x * y) op b
+        if right is not None and right[:2] in _NESTED:
+            return RIGHT[(shape[0], op, *right[:2])](right[2], right[3], a)  # a op (x * y)
         fn = FUSED[op, shape](a, b)
         self._ops[fn] = (op, shape, a, b)
         return fn

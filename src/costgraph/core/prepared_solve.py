@@ -83,7 +83,10 @@ class PreparedSolve:
         self.every = _reader(tuple(ordered))
         self.bounds = tuple(bounds)
         self.start = start  # name -> float in its declared unit, of every known value
-        self.checks = checks  # (cdef, its float sides, its comparison), by constraint id
+        # by constraint id: its sides' closures, their comparison and unit, and its fields
+        self.checks = tuple((sides.lhs, sides.rhs, sides.holds, sides.unit, cdef.id,
+                             cdef.expr.text, cdef.description, op, cdef.expr)
+                            for cdef, sides, op in checks)
         self.names = names  # the names the Result keeps, in the general path's order
         self.keep = frozenset(names)
         self.known = scenario.steps
@@ -107,16 +110,14 @@ class PreparedSolve:
                 if not low <= min(part) or (high != math.inf and max(part) > high):
                     return None
             statuses = []
-            for cdef, sides, op in self.checks:
-                lhs, rhs = sides.lhs(values), sides.rhs(values)
+            quantity = floatpath.fast_quantity
+            for left, right, test, unit, cid, text, description, op, expression in self.checks:
+                lhs, rhs = left(values), right(values)
                 if (lhs.__class__ is not float or rhs.__class__ is not float
                         or lhs - lhs != 0.0 or rhs - rhs != 0.0):
                     return None
-                holds = sides.holds(lhs, rhs)
-                statuses.append(_status(
-                    cdef.id, cdef.expr.text, floatpath.fast_quantity(lhs, sides.unit),
-                    floatpath.fast_quantity(rhs, sides.unit), holds, cdef.description, (),
-                    op, cdef.expr))
+                statuses.append(_status(cid, text, quantity(lhs, unit), quantity(rhs, unit),
+                                        test(lhs, rhs), description, (), op, expression))
         except floatpath.FLOAT_FAILURES:
             return None
         steps = LazySteps(self.names, self.keep, self.known, self.derived, values)

@@ -14,9 +14,9 @@ import costgraph.core.scenario_cache as scenario_cache
 from costgraph.core.lazy_steps import LazySteps
 from costgraph.errors import CostgraphError
 
-# a mixture of experts, latent attention (its where() branches), fp4; `essay` sets n_params,
-# a derived quantity, so it takes the general path (see the test of what is not forward-only)
-SCENARIOS = [["default"], ["default", "mixtral-8x7b", "b200", "fp8"],
+# both scenario presets (`essay` sets n_params, a derived quantity, in place of its rule), a
+# mixture of experts, latent attention (its where() branches), fp4
+SCENARIOS = [["default"], ["essay"], ["default", "mixtral-8x7b", "b200", "fp8"],
              ["default", "deepseek-v3", "h100-sxm", "fp8"], ["default", "llama-3-70b", "bf16"],
              ["default", "gpt-oss-120b", "gb200", "fp4"]]
 FINDS = [["cost_per_mtok"], ["step_time", "tokens_per_second"], ["hbm_required"],
@@ -53,19 +53,28 @@ def test_a_prepared_solve_shows_exactly_what_the_general_path_shows(monkeypatch,
         assert lazy == eager
 
 
-def test_a_prepared_solve_with_given_values_equals_the_general_path(monkeypatch, model):
-    question = dict(find=["cost_per_mtok"], given={"batch": 128, "output_len": 2048})
+@pytest.mark.parametrize("question", [
+    dict(find=["cost_per_mtok"], given={"batch": 128, "output_len": 2048}),
+    dict(find=["cost_per_mtok"], given={"step_time": "30 ms"}),  # a derived value given
+    dict(find=["cost_per_mtok", "n_params"], presets=["essay"]),  # a preset sets n_params
+    dict(find=["hbm_required"], presets=["essay"]),  # n_params set aside in a constraint's steps
+], ids=["inputs", "override", "preset-override", "override-beside"])
+def test_a_prepared_solve_with_given_values_equals_the_general_path(monkeypatch, model,
+                                                                    question):
     lazy = model.solve(**question)
     assert isinstance(lazy.steps, LazySteps)
-    assert _shown(lazy) == _shown(_general(monkeypatch, model, **question))
+    eager = _general(monkeypatch, model, **question)
+    assert _shown(lazy) == _shown(eager)
+    assert lazy.overrides == eager.overrides and lazy.notes == eager.notes
 
 
 @pytest.mark.parametrize("question", [
     dict(find=["batch"], given={"cost_per_mtok": 0.5}),  # inverted: solved for batch
-    dict(find=["cost_per_mtok"], given={"step_time": "30 ms"}),  # a derived value given
     dict(find=["cost_per_mtok"], given={"context_len": "8k"}),  # it moves input_len
-    dict(find=["cost_per_mtok"], presets=["essay"]),  # a preset sets n_params, a derived one
-], ids=["inverted", "override", "mover", "preset-override"])
+    # given beside every input of its rule, a quantity that moves one must agree with it
+    dict(find=["cost_per_mtok"], given={"context_len": 8192, "input_len": 4096,
+                                        "output_len": 4096}),
+], ids=["inverted", "mover", "mover-given-beside"])
 def test_what_is_not_forward_only_takes_the_general_path(model, question):
     result = model.solve(**question)
     assert type(result.steps) is dict

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 from ..errors import CostgraphError
 from . import floatpath
 from .lazy_steps import LazySteps
-from .provenance import ConstraintStatus, Result, lineage
+from .provenance import ConstraintStatus, Method, Result, lineage
+from ..units import format_quantity
 
 if TYPE_CHECKING:
     from .engine import Engine, Scenario
@@ -65,9 +66,9 @@ class PreparedSolve:
     """One forward-only question, worked out up to its arithmetic (see the module docstring)."""
 
     __slots__ = ("targets", "derived", "chain", "every", "bounds", "start", "checks", "names",
-                 "keep", "known", "presets", "notes", "warnings")
+                 "keep", "known", "overridden", "texts", "presets", "notes", "warnings")
 
-    def __init__(self, targets, derived, start, checks, names, known, scenario):
+    def __init__(self, targets, derived, start, checks, names, known, scenario, overridden):
         self.targets = targets
         self.derived = derived  # name -> floatpath.derivation(...), in evaluation order
         self.chain = tuple((d.name, d.fn) for d in derived.values())
@@ -89,7 +90,9 @@ class PreparedSolve:
                             for cdef, sides, op in checks)
         self.names = names  # the names the Result keeps, in the general path's order
         self.keep = frozenset(names)
-        self.known = scenario.steps
+        self.known = known  # the scenario's Steps, an overridden one marked so
+        self.overridden = overridden
+        self.texts: dict = {}  # (name, float) -> the note on what its rule would give
         self.presets, self.notes, self.warnings = (scenario.presets, tuple(scenario.notes),
                                                    scenario.warnings)
 
@@ -118,11 +121,44 @@ class PreparedSolve:
                     return None
                 statuses.append(_status(cid, text, quantity(lhs, unit), quantity(rhs, unit),
                                         test(lhs, rhs), description, (), op, expression))
+            overrides, notes = {}, self.notes
+            if self.overridden:
+                overrides, notes = self._overrides(values)
+                if overrides is None:
+                    return None
         except floatpath.FLOAT_FAILURES:
             return None
         steps = LazySteps(self.names, self.keep, self.known, self.derived, values)
-        return _result(self.targets, steps, tuple(statuses), self.presets, self.notes, {},
+        return _result(self.targets, steps, tuple(statuses), self.presets, notes, overrides,
                        self.warnings)
+
+    def _note(self, name, given, would, x) -> str:
+        """The note saying what the rule would give; its text (formatting a value costs more
+        than the whole solve) is kept per value, a few values per question."""
+        note = self.texts.get((name, x))
+        if note is None:
+            if len(self.texts) > 64:
+                self.texts.clear()
+            note = self.texts[name, x] = (f"{name} is given as {format_quantity(given)}; its "
+                                          f"rule would give {format_quantity(would)}")
+        return note
+
+    def _overrides(self, values):
+        """(name -> (given, what its rule would give), the notes saying so), or (None, None)
+        where the floats leave a rule to pint."""
+        overrides, notes = {}, []
+        for name, given, d, kept in self.overridden:
+            would = None
+            if d is not None:
+                x = d.fn(values)
+                if x.__class__ is not float or x - x != 0.0:
+                    return None, None
+                would = floatpath.fast_quantity(x, d.unit)
+                if kept:
+                    notes.append(self._note(name, given, would, x))
+            if kept:
+                overrides[name] = (given, would)
+        return overrides, tuple(notes) + self.notes
 
 
 def prepare(model: Engine, scenario: Scenario, find: tuple[str, ...],
@@ -138,9 +174,15 @@ def prepare(model: Engine, scenario: Scenario, find: tuple[str, ...],
         plan = model.planner.plan(frozenset(known), tuple(find), frozenset())
     except CostgraphError:
         return None  # the general path raises it, as it always has
-    if plan.blocks or plan.checks or plan.overrides or plan.defaulted:
+    if plan.blocks or plan.checks or plan.defaulted:
         return None
     order = list(plan.forward)
+    # a derived value given (or set by a preset) in place of its rule: the Result says what
+    # the rule would give, where everything the rule reads is known after the forward steps
+    overrides = [(q, set(ruleset.rule_for(q).expr.names) <= known.keys() | set(order), True)
+                 for q in plan.overrides]
+    if any(ruleset.quantities[q].moves is not None for q in plan.overrides):
+        return None  # it must agree with its rule (Engine._check_movers): the general path
     checks = []
     for cdef in sorted(ruleset.constraints.values(), key=lambda c: c.id):
         have = known.keys() | set(order)
@@ -153,11 +195,23 @@ def prepare(model: Engine, scenario: Scenario, find: tuple[str, ...],
             if extra.blocks or extra.checks or extra.defaulted:
                 return None
             order += extra.forward
+            have |= set(extra.forward)
+            # a given derived value met on the way is evaluated there too, and set aside: a
+            # value the floats refuse is the general path's error (one derived here already
+            # was evaluated, to the same value)
+            overrides += [(q, set(ruleset.rule_for(q).expr.names) <= have, False)
+                          for q in extra.overrides if q in known]
         sides = floatpath.constraint_closures(model, cdef)
         if sides is None:
             return None
         checks.append((cdef, sides, cdef.expr.sides()[1]))
     derived = {n: floatpath.derivation(model, n) for n in order}
+    known = dict(known)
+    for q in plan.overrides:
+        known[q] = dataclasses.replace(known[q], method=Method.OVERRIDE)
+    # (name, its given value, its rule's closure or None when not evaluable, whether kept)
+    overridden = tuple((q, known[q].value, floatpath.derivation(model, q) if evaluable else None,
+                        kept) for q, evaluable, kept in overrides)
     shapes = {**known, **derived}  # each with the .inputs that lineage follows
     keep = set(find) | set(plan.forward)
     roots = [n for n in [*find, *(n for c, _, _ in checks for n in c.names)] if n in shapes]
@@ -165,4 +219,5 @@ def prepare(model: Engine, scenario: Scenario, find: tuple[str, ...],
     keep.update(lineage(shapes, [i for n in roots for i in shapes[n].inputs]))
     names = tuple(n for n in shapes if n in keep)
     start = floatpath.declared_magnitudes(model, known)
-    return PreparedSolve(tuple(find), derived, start, tuple(checks), names, known, scenario)
+    return PreparedSolve(tuple(find), derived, start, tuple(checks), names, known, scenario,
+                         overridden)

@@ -2,8 +2,9 @@
 
 ``Model.scenario`` reads every preset value through the unit parser and checks its bounds;
 the same presets, given values and question settle the same way each time. A forward-only
-question is also kept prepared up to its arithmetic (``prepared_solve``). Entries live as
-long as their model, at most ``CACHE_SIZE`` per model, least recently used first out.
+question is also kept prepared up to its arithmetic (``prepared_solve``), in a cache of its
+own. Entries live as long as their model, at most ``CACHE_SIZE`` of each per model, least
+recently used first out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .prepared_solve import prepare
 CACHE_SIZE = 128
 
 _CACHE = ModelCache(CACHE_SIZE)
+_PREPARED = ModelCache(CACHE_SIZE)  # apart, so that as many scenarios are kept as before
 
 
 def _key(presets, given, find):
@@ -52,4 +54,4 @@ def prepared(model, presets, given: dict, find):
     def build():
         return prepare(model, scenario(model, presets, given, find), tuple(find), given)
 
-    return _CACHE.get_or_build(model, ("prepared", key), build)
+    return _PREPARED.get_or_build(model, key, build)

@@ -7,7 +7,8 @@ the declared constraints need), the values the rules start from, each constraint
 float closures, which steps the Result keeps, and its notes. ``prepare`` works these out
 once (``scenario_cache`` keeps them per model); ``PreparedSolve.run`` then evaluates the
 closures in order and checks the constraints on floats, and hands back a Result whose
-steps are built when read (``lazy_steps``).
+steps are built when read (``lazy_steps``). A derived value given in place of its rule (an
+override) is kept as given, and what its rule would give is evaluated at each run.
 
 Wherever the floats could part from the general path — a rule whose closure leaves it to
 pint, a value out of its bounds or not finite, a comparison within a rounding error — ``run``

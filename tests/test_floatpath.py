@@ -114,3 +114,51 @@ def test_the_fast_quantity_equals_pints_own():
     real = Quantity(0.25, unit)
     assert fast == real and str(fast) == str(real) and fast.units == real.units
     assert (fast * 2).to("USD/ktok") == (real * 2).to("USD/ktok")
+
+
+def test_a_comparison_on_floats_answers_as_abs_and_max_would():
+    # the check is written without calls; it must agree with the plain definition everywhere
+    import itertools
+    import operator
+
+    tests = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+    values = [0.0, -0.0, 1.0, -1.0, 1.0 + 1e-15, 2.0, 4.0, -4.0, 1e300, math.inf, -math.inf,
+              math.nan, 5e-324, 4096.0, 4096.0 * (1 + 1e-12)]
+    for op, test in tests.items():
+        check = floatpath._compare(op)
+        for a, b in itertools.product(values, repeat=2):
+            near = a != b and abs(a - b) <= 1e-9 * max(abs(a), abs(b))
+            if near:
+                with pytest.raises(floatpath._Fallback):
+                    check(a, b)
+            else:
+                assert check(a, b) is test(a, b), (op, a, b)
+
+
+class _NodeByNode(floatpath.ClosureBackend):
+    """The closures one per node, every operand called: what the fused ones must equal."""
+
+    def _shape(self, fa, fb):
+        return "FF", fa, fb
+
+
+@pytest.mark.parametrize("presets", SCENARIOS, ids="+".join)
+def test_fused_closures_give_the_node_by_node_values_bit_for_bit(model, presets):
+    from costgraph.lang.expr import translate
+    from costgraph.units import Quantity
+
+    result = model.solve(find="cost_per_mtok", presets=presets)
+    values = floatpath.declared_magnitudes(model, result.steps)
+    units = {n: q.pint_unit for n, q in model.ruleset.quantities.items()}
+    compared = 0
+    for name in values:
+        rule = model.ruleset.rule_for(name)
+        if (rule is None or result.steps[name].kind != "derived"
+                or not rule.expr.names <= values.keys()):
+            continue
+        body, unit = translate(rule.expr, _NodeByNode(units))
+        k = float(Quantity(1.0, unit).to(units[name]).magnitude)
+        want = body(values) * k if k != 1.0 else body(values)
+        assert floatpath.derivation(model, name).fn(values) == want, name
+        compared += 1
+    assert compared > 80

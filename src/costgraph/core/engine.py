@@ -209,6 +209,11 @@ class Engine:
         if not find:
             raise ValueError("solve needs at least one quantity to find, e.g. find=['cost_per_mtok']")
         given = dict(given or {})
+        prepared = scenario_cache.prepared(self, presets, given, find)
+        if prepared is not None:  # forward only: worked out once, floats per run
+            result = prepared.run()
+            if result is not None:
+                return result
         scenario = scenario_cache.scenario(self, presets, given, find)  # coerced once
         steps, fallback = dict(scenario.steps), dict(scenario.fallback)
         fallback.update({n: steps.pop(n) for n in find

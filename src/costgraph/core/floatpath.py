@@ -23,11 +23,15 @@ from ..lang.expr import translate
 from .provenance import Method, Step
 from ..units import Quantity, base_factor
 from .value_checks import check_derived, evaluate
+from .float_ops import COMPARED, FUSED, LEFT, PICKED, PICKED_BY_NAME, RIGHT, SCALED
 
 
 class _Fallback(Exception):
     """This rule, at these values, is left to the pint path."""
 
+
+# what a float closure raises where pint must decide (its exact value, or its one clear error)
+FLOAT_FAILURES = (_Fallback, ArithmeticError, ValueError, TypeError, AttributeError)
 
 _NEAR = 1e-9  # relative distance at which a comparison or an integer step is left to pint
 
@@ -37,12 +41,18 @@ def _near_integer(x: float) -> bool:
 
 
 def _compare(op):
-    test = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}[op]
+    """``check(a, b)``: ``a op b``, raising _Fallback where the two are a rounding error apart."""
+    equal, below = op in ("<=", ">="), op in ("<=", "<")
 
     def check(a, b):
-        if a != b and abs(a - b) <= _NEAR * max(abs(a), abs(b)):
+        if a == b:
+            return equal
+        # abs and max written out (no calls), to the same values, a NaN included
+        gap = a - b if a > b else b - a
+        size_a, size_b = (a if a > 0 else -a), (b if b > 0 else -b)
+        if gap <= _NEAR * (size_b if size_b > size_a else size_a):
             raise _Fallback()  # a rounding error apart: floats may disagree with pint
-        return test(a, b)
+        return (a < b) if below else (a > b)  # a != b here; a NaN gives False either way
 
     return check
 
@@ -68,6 +78,8 @@ def _factor(source, target) -> float:
 
 
 _DIMENSIONLESS = Quantity(1.0, "").units
+# the operations of two leaves that LEFT and RIGHT fuse with the operand beside them
+_NESTED = frozenset({("*", "NN"), ("*", "NC"), ("*", "CN"), ("+", "NN")})
 
 
 class ClosureBackend:
@@ -83,37 +95,72 @@ class ClosureBackend:
 
     def __init__(self, units):
         self._units = units  # quantity name -> its declared pint Unit
+        # closures that only read a name or return a constant, so that an operation on them
+        # reads the value itself instead of calling them (fewer calls per evaluation)
+        self._leaves: dict = {}
+        self._tests: dict = {}  # comparison of a name with a constant -> (check, name, value)
+        self._ops: dict = {}  # closure made by _fused -> (operation, shape, a, b), to rescale it
 
     def number(self, v):
         c = float(v)
-        return (lambda env: c), _DIMENSIONLESS
+        fn = lambda env: c  # noqa: E731
+        self._leaves[fn] = ("C", c)
+        return fn, _DIMENSIONLESS
 
     def literal(self, q):
         c = float(q.magnitude)
-        return (lambda env: c), q.units
+        fn = lambda env: c  # noqa: E731
+        self._leaves[fn] = ("C", c)
+        return fn, q.units
 
     def name(self, n):
-        return operator.itemgetter(n), self._units[n]
+        fn = operator.itemgetter(n)
+        self._leaves[fn] = ("N", n)
+        return fn, self._units[n]
 
     def neg(self, a):
         fa, unit = a
         return (lambda env: -fa(env)), unit
 
+    def _shape(self, fa, fb):
+        """(shape, a, b) of two operands: N a name (a its name), C a constant (its value), F
+        another closure (itself)."""
+        (ka, a), (kb, b) = self._leaves.get(fa, ("F", fa)), self._leaves.get(fb, ("F", fb))
+        return ka + kb, a, b
+
+    def _fused(self, op, fa, fb):
+        """``fa op fb`` as one closure reading names and constants directly."""
+        shape, a, b = self._shape(fa, fb)
+        if shape == "CC":  # two constants: kept as calls, so that 1/0 fails when evaluated
+            shape, a, b = "FF", fa, fb
+        left, right = self._ops.get(fa), self._ops.get(fb)
+        if left is not None and left[:2] in _NESTED:
+            return LEFT[(*left[:2], op, shape[1])](left[2], left[3], b)  # (x * y) op b
+        if right is not None and right[:2] in _NESTED:
+            return RIGHT[(shape[0], op, *right[:2])](right[2], right[3], a)  # a op (x * y)
+        fn = FUSED[op, shape](a, b)
+        self._ops[fn] = (op, shape, a, b)
+        return fn
+
+    def scaled(self, fn, k: float):
+        """``fn``'s result times ``k`` (after it, as pint converts), in one closure if it can."""
+        found = self._ops.get(fn)
+        if found is None:
+            return lambda env: fn(env) * k
+        op, shape, a, b = found
+        return SCALED[op, shape](a, b, k)
+
     def binary(self, op, a, b, expr, node):
         (fa, ua), (fb, ub) = a, b
         if op in "+-":
             k = _factor(ub, ua)
-            if op == "+":
-                fn = (lambda env: fa(env) + fb(env)) if k == 1.0 else \
-                    (lambda env: fa(env) + fb(env) * k)
-            else:
-                fn = (lambda env: fa(env) - fb(env)) if k == 1.0 else \
-                    (lambda env: fa(env) - fb(env) * k)
-            return fn, ua
+            if k != 1.0:
+                fb = self._fused("*", fb, self.number(k)[0])
+            return self._fused(op, fa, fb), ua
         if op == "*":
-            return (lambda env: fa(env) * fb(env)), (Quantity(1.0, ua) * Quantity(1.0, ub)).units
+            return self._fused(op, fa, fb), (Quantity(1.0, ua) * Quantity(1.0, ub)).units
         # a zero divisor raises ZeroDivisionError: the pint path then says which input
-        return (lambda env: fa(env) / fb(env)), (Quantity(1.0, ua) / Quantity(1.0, ub)).units
+        return self._fused(op, fa, fb), (Quantity(1.0, ua) / Quantity(1.0, ub)).units
 
     def power(self, a, exponent, expr, node):
         fa, unit = a
@@ -130,22 +177,33 @@ class ClosureBackend:
     def compare(self, op, a, b, expr, node):
         (fa, ua), (fb, ub) = a, b
         check, k = _compare(op), _factor(ub, ua)
-        if k == 1.0:
-            return (lambda env: check(fa(env), fb(env))), None
-        return (lambda env: check(fa(env), fb(env) * k)), None
+        if k != 1.0:
+            fb = self._fused("*", fb, self.number(k)[0])
+        shape, x, y = self._shape(fa, fb)
+        fn = COMPARED[shape](check, x, y)
+        if shape == "NC":  # a name against a constant: a where() reads it in place
+            self._tests[fn] = (check, x, y)
+        return fn, None
 
     def where(self, cond, a, b, expr, node):
         (fc, _), (fa, ua), (fb, ub) = cond, a(), b()
         k = _factor(ub, ua)  # branches in different units: the second in the first's
-        if k == 1.0:
-            return (lambda env: fa(env) if fc(env) else fb(env)), ua
-        return (lambda env: fa(env) if fc(env) else fb(env) * k), ua
+        if k != 1.0:
+            fb = self._fused("*", fb, self.number(k)[0])
+        shape, x, y = self._shape(fa, fb)
+        test = self._tests.get(fc)
+        if test is not None:
+            return PICKED_BY_NAME[shape](*test, x, y), ua
+        return PICKED[shape](fc, x, y), ua
 
     def call(self, name, args, expr, node):
         if name in ("min", "max"):
             pick = min if name == "min" else max
             first = args[0][1]
             parts = [(f, _factor(u, first)) for f, u in args]
+            if len(parts) == 2 and parts[0][1] == parts[1][1] == 1.0:  # x * 1.0 is x exactly
+                (f1, _), (f2, _) = parts
+                return (lambda env: pick(f1(env), f2(env))), first
             return (lambda env: pick([f(env) * k for f, k in parts])), first
         (fa, unit), = args
         if name == "sqrt":
@@ -185,9 +243,10 @@ class _Rules:
         fn = self._fns.get(name)
         if fn is None:
             ruleset = self._model().ruleset
-            body, unit = translate(ruleset.rule_for(name).expr, self.backend())
+            backend = self.backend()
+            body, unit = translate(ruleset.rule_for(name).expr, backend)
             k = _factor(unit, ruleset.quantities[name].pint_unit)  # pint's final .to()
-            fn = self._fns.setdefault(name, body if k == 1.0 else (lambda env: body(env) * k))
+            fn = self._fns.setdefault(name, body if k == 1.0 else backend.scaled(body, k))
         return fn
 
     def unit(self, name: str) -> tuple:
@@ -273,6 +332,22 @@ class _Derived:
         self.inputs = rule.inputs
 
 
+def derivation(model, name: str) -> _Derived:
+    """What deriving ``name`` on floats needs (its rule, closure, unit, bounds), looked up once."""
+    return _derived(_rules(model), name)
+
+
+def derived_step(d: _Derived, quantity) -> Step:
+    """The Step of a value ``d`` derived (``quantity``, in its declared unit)."""
+    return _new_step(d.name, quantity, d.rule.id, d.formula, d.inputs, d.rule.source)
+
+
+def declared_magnitudes(model, steps) -> dict[str, float]:
+    """Every step's value as a float in its quantity's declared unit (what the closures read)."""
+    rules = _rules(model)
+    return {n: declared_value(rules, n, s.value) for n, s in steps.items()}
+
+
 def _derived(rules: _Rules, name: str) -> _Derived:
     key = ("derived", name)
     found = rules._fns.get(key)
@@ -344,6 +419,7 @@ def _make_fast():
 
 
 _quantity = _make_fast()
+fast_quantity = _quantity  # ``fast_quantity(magnitude, unit)``: a Quantity, built cheaply
 
 
 class _Sides:
@@ -358,6 +434,19 @@ class _Sides:
         self.holds = _compare(self.op)
 
 
+def constraint_closures(model, cdef) -> _Sides | None:
+    """``cdef``'s two sides as float closures (``lhs``, ``rhs``, ``holds``, ``unit``), or None
+    when pint decides it (a where() inside, whose branches may carry different units)."""
+    if "where" in cdef.expr.text:
+        return None
+    rules = _rules(model)
+    key = ("constraint", cdef.id, cdef.expr.text)
+    sides = rules._fns.get(key)
+    if sides is None:
+        sides = rules._fns.setdefault(key, _Sides(cdef, rules.backend()))
+    return sides
+
+
 def constraint_sides(model, cdef, steps):
     """``(lhs, rhs, holds)`` of ``cdef`` at ``steps`` on floats, or None to use pint.
 
@@ -365,13 +454,10 @@ def constraint_sides(model, cdef, steps):
     them; a where() inside a constraint (whose branches may carry different units) is left to
     pint.
     """
-    if "where" in cdef.expr.text:  # its branches may carry different units: pint decides
+    sides = constraint_closures(model, cdef)
+    if sides is None:
         return None
     rules = _rules(model)
-    key = ("constraint", cdef.id, cdef.expr.text)
-    sides = rules._fns.get(key)
-    if sides is None:
-        sides = rules._fns.setdefault(key, _Sides(cdef, rules.backend()))
     try:
         values = {n: declared_value(rules, n, steps[n].value) for n in cdef.names}
         lhs, rhs = sides.lhs(values), sides.rhs(values)

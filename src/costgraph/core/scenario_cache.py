@@ -1,18 +1,35 @@
 """Settled scenarios kept per model, so that presets are coerced once, not at every solve.
 
 ``Model.scenario`` reads every preset value through the unit parser and checks its bounds;
-the same presets, given values and question settle the same way each time. Entries live as
-long as their model, at most ``CACHE_SIZE`` per model, least recently used first out.
+the same presets, given values and question settle the same way each time. A forward-only
+question is also kept prepared up to its arithmetic (``prepared_solve``), in a cache of its
+own. Entries live as long as their model, at most ``CACHE_SIZE`` of each per model, least
+recently used first out.
 """
 
 from __future__ import annotations
 
 from .compile_cache import value_key
 from .model_cache import ModelCache
+from .prepared_solve import prepare
 
 CACHE_SIZE = 128
 
 _CACHE = ModelCache(CACHE_SIZE)
+_PREPARED = ModelCache(CACHE_SIZE)  # apart, so that as many scenarios are kept as before
+
+
+def _key(presets, given, find):
+    """The question as a hashable key, or None when a value cannot be keyed."""
+    try:
+        key = (None if presets is None else
+               tuple([presets] if isinstance(presets, str) else presets),
+               tuple(sorted((str(n), value_key(v)) for n, v in given.items())) if given else (),
+               tuple(find))
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def scenario(model, presets=None, given=None, find=()):
@@ -21,12 +38,20 @@ def scenario(model, presets=None, given=None, find=()):
     The Scenario returned is shared: callers copy its ``steps`` and ``fallback`` before
     changing them (as ``Model.solve`` does).
     """
-    try:
-        key = (None if presets is None else
-               tuple([presets] if isinstance(presets, str) else presets),
-               tuple(sorted((str(n), value_key(v)) for n, v in (given or {}).items())),
-               tuple(find))
-        hash(key)
-    except TypeError:  # a value that cannot be keyed: settle it afresh
+    key = _key(presets, given, find)
+    if key is None:  # a value that cannot be keyed: settle it afresh
         return model.scenario(presets, given, find=find)
     return _CACHE.get_or_build(model, key, lambda: model.scenario(presets, given, find=find))
+
+
+def prepared(model, presets, given: dict, find):
+    """``find`` asked over ``presets`` with ``given``, prepared once (``prepared_solve``), or
+    None when the question is not forward-only or cannot be keyed."""
+    key = _key(presets, given, find)
+    if key is None:
+        return None
+
+    def build():
+        return prepare(model, scenario(model, presets, given, find), tuple(find), given)
+
+    return _PREPARED.get_or_build(model, key, build)

@@ -27,11 +27,20 @@ from ..units import base_factor, to_base
 if TYPE_CHECKING:
     from .engine import Engine
 
+# What lambdify's "numpy" adds to the numpy module's own names: its imaginary unit and
+# Heaviside, and numpy.linalg's names, which its `from numpy.linalg import *` binds over
+# numpy's. Handing lambdify the numpy module itself, with these, gives the same namespace
+# without its `from numpy import *`, which imports every lazily loaded numpy submodule
+# (f2py, testing, ...) on first use: a tenth of a second of every compiling command's start.
+_NUMPY_NAMES = {"I": 1j, "Heaviside": np.heaviside,
+                **{name: getattr(np.linalg, name) for name in np.linalg.__all__}}
+
+
 def numpy_function(args, expr):
     """lambdify with min/max that broadcast element-wise (sympy's printer would not)."""
     if expr.has(sympy.Max, sympy.Min):
         expr = expr.replace(sympy.Max, cg_max).replace(sympy.Min, cg_min)
-    return sympy.lambdify(args, expr, modules=[NUMPY_FUNCS, "numpy"])
+    return sympy.lambdify(args, expr, modules=[NUMPY_FUNCS, _NUMPY_NAMES, np])
 
 
 @dataclass

@@ -26,6 +26,12 @@ f = cg.load().compile("cost_per_mtok", ["batch"])
 f(batch=[1.0, 8.0])
 """
 
+INVERTED = """
+import costgraph as cg
+r = cg.load().solve(given={"context_len": "8192 token"}, find=["cost_per_mtok"])
+assert r.steps["input_len"].method.value == "solved"
+"""
+
 CLI_SOLVE = """
 import sys
 from costgraph.cli import main
@@ -75,6 +81,11 @@ def test_a_solve_never_imports_scipy(cached_solve):
 def test_a_solve_never_imports_sympy_or_networkx(cached_solve):
     assert "sympy" not in cached_solve
     assert "networkx" not in cached_solve
+
+
+def test_an_inverted_solve_never_imports_networkx(tmp_path):
+    # the planner orders its blocks itself (core.plan.ordered_components)
+    assert "networkx" not in _modules_after(INVERTED, tmp_path)
 
 
 def test_a_compile_never_imports_numpys_lazy_submodules(tmp_path):

@@ -110,3 +110,30 @@ def test_pint_still_reaches_scipy_through_its_stand_in():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["scipy.optimize._milp module", "3600000.0 J"]
+
+
+@pytest.mark.parametrize("args", [
+    ["solve", "--find", "cost_per_mtok"],
+    ["solve", "--bogus"],
+    ["seek", "--help"],
+    ["presets", "--kind", "hardware"],
+    ["explain"],
+])
+def test_a_command_runs_alone_exactly_as_in_the_whole_app(args):
+    # main() builds only the command asked for; its output and status are the whole app's
+    from typer.testing import CliRunner
+
+    from costgraph import cli
+
+    alone = cli._app_for(args)
+    assert [c.name for c in alone.registered_commands] == [args[0]]
+    runner = CliRunner()
+    whole, single = runner.invoke(cli.app, args), runner.invoke(alone, args)
+    assert (single.exit_code, single.output) == (whole.exit_code, whole.output)
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["--version"], ["solv"], ["--bogus"]])
+def test_anything_but_a_command_runs_the_whole_app(args):
+    from costgraph import cli
+
+    assert cli._app_for(args) is cli.app

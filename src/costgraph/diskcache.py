@@ -202,19 +202,28 @@ def pint_folder():
             payload = read(f"pint-{pint.__version__}-{file}")
             if payload is not None and "/" not in file and file[:1] != ".":
                 Path(work, file).write_bytes(payload)
-        yield work
+    except OSError:
+        pass  # pint parses what is missing itself
+    try:
+        yield work  # what pint raises goes to the caller: only this cache's own I/O is spared
+        _store_pint_files(work, known, listing, pint.__version__)
+    finally:
+        with contextlib.suppress(OSError):  # the folder may be gone: deleting it is safe
+            for file in os.listdir(work):
+                _remove(Path(work, file))
+            os.rmdir(work)
+
+
+def _store_pint_files(work: str, known: list[str], listing: str, version: str) -> None:
+    """Store the files pint added to ``work`` as entries, and the new listing."""
+    try:
         added = sorted(set(os.listdir(work)) - set(known))
         for file in added:
-            write(f"pint-{pint.__version__}-{file}", Path(work, file).read_bytes())
-        if added:
-            write(listing, "\n".join(sorted(set(known) | set(added))).encode())
+            write(f"pint-{version}-{file}", Path(work, file).read_bytes())
     except OSError:
-        pass
-    finally:
-        for file in os.listdir(work):
-            _remove(Path(work, file))
-        with contextlib.suppress(OSError):
-            os.rmdir(work)
+        return  # not kept this time; the next run parses again
+    if added:
+        write(listing, "\n".join(sorted(set(known) | set(added))).encode())
 
 
 # keys ---------------------------------------------------------------------------------------

@@ -34,16 +34,20 @@ def _build_registry() -> pint.UnitRegistry:
     from . import diskcache
 
     # pint's parsed definitions cached on disk: most of the cost of building a registry
-    with diskcache.pint_folder() as folder:
-        registry = pint.UnitRegistry(
-            autoconvert_offset_to_baseunit=False,
-            non_int_type=float,
-            cache_folder=folder,
-        )
+    try:
+        with diskcache.pint_folder() as folder:
+            registry = _registry(folder)
+    except OSError:  # the cache folder went away under pint (deleting it is always safe)
+        registry = _registry(None)
     for definition in _DEFINITIONS:
         registry.define(definition)
     registry.formatter.default_format = "~P"
     return registry
+
+
+def _registry(cache_folder) -> pint.UnitRegistry:
+    return pint.UnitRegistry(autoconvert_offset_to_baseunit=False, non_int_type=float,
+                             cache_folder=cache_folder)
 
 
 ureg: pint.UnitRegistry = _build_registry()

@@ -68,6 +68,18 @@ def test_lambdified_functions_from_disk_are_the_same_functions(cache):
     np.testing.assert_array_equal(again[1](a, b), kept[1](a, b))
 
 
+def test_an_entry_it_cannot_read_is_built_again(cache):
+    import sympy
+
+    model = cg.load()
+    name = compile_store._entry(model, "functions", ("test", 2))
+    assert diskcache.store_object(name, {"not": "a tuple of functions"})
+    built = ("names", numpy_function([], sympy.Integer(1)), "<=")
+    assert compile_store.kept(model, "functions", ("test", 2), lambda: built) is built
+    again = compile_store.kept(model, "functions", ("test", 2), lambda: pytest.fail("built"))
+    assert again[1]() == 1
+
+
 def test_a_function_reading_a_name_from_elsewhere_is_not_kept():
     namespace = compile_store._namespace()
     offset = 3.0

@@ -49,7 +49,10 @@ def kept(model: Engine, kind: str, question: tuple, build):
         return build()
     state = diskcache.load_object(name)
     if state is not None:
-        return _thaw(model, kind, state)
+        try:
+            return _thaw(model, kind, state)
+        except (ValueError, TypeError, KeyError, EOFError):  # a layout it cannot read
+            pass  # built and stored again below
     value = build()
     state = _freeze(kind, value)
     if state is not None:

@@ -5,7 +5,8 @@ Every figure is reported beside its floor, and as a ratio to it:
 
 - cold start: the median wall time of whole commands (``costgraph solve --find
   cost_per_mtok``, the README's seek example), against ``python -c "import numpy"``; the
-  on-disk cache is warmed by one run first (the first run is reported too);
+  on-disk cache is warmed by one run first (the first run is reported too), and costgraph's
+  bytecode is written first, as installing it does;
 - one exact solve (``model.solve(find="cost_per_mtok")`` on ``default``), against a
   hand-written Python float chain of the decode formula, and against the pint evaluation it
   replaced;
@@ -133,8 +134,39 @@ def _median_wall(argv, env, runs, cwd):
     return statistics.median(times), min(times)
 
 
+def _compile_package():
+    """Write costgraph's bytecode, as installing it does (pip compiles every module): without
+    it, a checkout run under PYTHONDONTWRITEBYTECODE compiles every module at every start,
+    which no installed copy does, while the floor's numpy has its bytecode."""
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("costgraph")
+    for folder in spec.submodule_search_locations or ():
+        compileall.compile_dir(folder, quiet=1)
+
+
+def _importtime(argv, env, cwd, count=12):
+    """The largest self times of ``python -X importtime -m costgraph ARGS``, printed."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "costgraph", *argv],
+                         env=env, cwd=cwd, capture_output=True, text=True)
+    rows = []
+    for line in out.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            parts = line[len("import time:"):].split("|")
+            try:
+                rows.append((int(parts[0]), int(parts[1]), parts[2].rstrip()))
+            except ValueError:
+                continue
+    print(f"\n`python -X importtime -m costgraph {' '.join(argv[:3])}`, largest self "
+          "times (us):\n")
+    for self_us, total_us, name in sorted(rows, reverse=True)[:count]:
+        print(f"    {self_us:>7} self {total_us:>8} cumulative  {name.strip()}")
+
+
 def cold(runs=11):
     exe = shutil.which("costgraph", path=str(Path(sys.executable).parent)) or "costgraph"
+    _compile_package()
     work = Path(tempfile.mkdtemp(prefix="cg-bench-cold-"))
     env = {**os.environ, "COSTGRAPH_CACHE_DIR": str(work / "cache")}
     floor = [sys.executable, "-c", "import numpy"]
@@ -161,21 +193,8 @@ def cold(runs=11):
         '`python -c "import numpy"`', "<= 7")
     print(f"\nfirst runs, cache empty: solve {first['solve'] * 1e3:.0f} ms, "
           f"seek {first['seek'] * 1e3:.0f} ms")
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "costgraph", "solve",
-                          "--find", "cost_per_mtok"], env=env, cwd=work, capture_output=True,
-                         text=True)
-    rows = []
-    for line in out.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            parts = line[len("import time:"):].split("|")
-            try:
-                rows.append((int(parts[0]), int(parts[1]), parts[2].rstrip()))
-            except ValueError:
-                continue
-    print("\n`python -X importtime -m costgraph solve --find cost_per_mtok`, largest self "
-          "times (us):\n")
-    for self_us, total_us, name in sorted(rows, reverse=True)[:12]:
-        print(f"    {self_us:>7} self {total_us:>8} cumulative  {name.strip()}")
+    _importtime(solve[1:], env, work)
+    _importtime(seek[1:], env, work)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -254,7 +254,35 @@ def test_a_removed_environments_pint_cache_does_not_break_the_start(cache, tmp_p
     assert again.stdout.split(" ", 1)[1].strip() == "1000000.0 token"
 
 
-def test_an_error_inside_the_pint_folder_is_raised_not_swallowed(cache):
-    with pytest.raises(FileNotFoundError, match="gone"):
-        with diskcache.pint_folder():
-            raise FileNotFoundError("gone")
+def test_an_error_inside_pints_folder_reaches_the_caller(cache):
+    # it was swallowed, leaving the caller's registry unbound (an UnboundLocalError at start)
+    with pytest.raises(OSError, match="pint failed"):
+        with diskcache.pint_folder() as folder:
+            raise OSError("pint failed")
+    assert not Path(folder).exists()
+
+
+def test_pints_folder_deleted_while_in_use_is_no_error(cache):
+    import shutil
+
+    with diskcache.pint_folder() as folder:
+        shutil.rmtree(folder)  # the cache folder deleted by hand meanwhile
+    assert not Path(folder).exists()
+
+
+def test_the_registry_is_built_uncached_when_the_cache_folder_fails(cache, monkeypatch):
+    from costgraph import units
+
+    folders = []
+
+    def failing(cache_folder):
+        folders.append(cache_folder)
+        if cache_folder is not None:
+            raise FileNotFoundError(cache_folder)  # as when the folder vanishes under pint
+        return real(cache_folder)
+
+    real = units._registry
+    monkeypatch.setattr(units, "_registry", failing)
+    registry = units._build_registry()
+    assert folders[-1] is None and len(folders) == 2
+    assert str(registry.Quantity(3, "USD/Mtok").units) == "USD/Mtok"  # its own definitions

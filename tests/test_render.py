@@ -222,3 +222,55 @@ def test_a_plain_install_brings_the_renderer_with_graphviz():
     renderer = [r for r in core if r.name == "pygraphviz"
                 and (r.marker is None or r.marker.evaluate({"extra": ""}))]
     assert [str(r.specifier) for r in renderer] == [">=2.0"]
+
+
+def _layout_entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob("layout-*.pickle"))
+
+
+def test_a_layout_drawn_before_comes_from_the_cache(trip, tmp_path, monkeypatch):
+    monkeypatch.setenv("COSTGRAPH_CACHE_DIR", str(tmp_path))
+    source = trip.solve(find=["fuel"]).graph().source
+    drawn = render_image.pipe(source, "svg")
+    assert drawn.startswith(b"<?xml") and len(_layout_entries(tmp_path)) == 1
+    monkeypatch.setattr(render_image, "_layout", lambda *a: pytest.fail("laid out again"))
+    assert render_image.pipe(source, "svg") == drawn
+
+
+def test_a_tampered_layout_entry_is_drawn_again(trip, tmp_path, monkeypatch):
+    monkeypatch.setenv("COSTGRAPH_CACHE_DIR", str(tmp_path))
+    source = trip.solve(find=["fuel"]).graph().source
+    drawn = render_image.pipe(source, "svg")
+    (entry,) = _layout_entries(tmp_path)
+    data = entry.read_bytes()
+    entry.write_bytes(data.replace(b"fuel", b"FUEL"))  # same length, HMAC no longer matches
+    assert render_image.pipe(source, "svg") == drawn
+
+
+def test_another_format_or_dot_program_is_another_layout(trip, tmp_path, monkeypatch):
+    monkeypatch.setenv("COSTGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    source = trip.solve(find=["fuel"]).graph().source
+    render_image.pipe(source, "svg")
+    render_image.pipe(source, "png")
+    assert len(_layout_entries(tmp_path / "cache")) == 2
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text(f"#!{sys.executable}\nimport sys\nsys.stdin.read()\n"
+                    "sys.stdout.write('<svg>fake</svg>')\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setitem(sys.modules, "pygraphviz", None)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    assert render_image.pipe(source, "svg") == b"<svg>fake</svg>"
+
+
+def test_a_cached_layout_never_imports_pygraphviz(tmp_path):
+    code = ("import sys, costgraph as cg\n"
+            f"r = cg.load({str(TRIP)!r}).solve(find=['fuel'])\n"
+            "r.graph().save(__import__('pathlib').Path(sys.argv[1]))\n"
+            "print('pygraphviz' in sys.modules)\n")
+    env = {**os.environ, "COSTGRAPH_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", code, str(tmp_path / f"{n}.svg")],
+                           capture_output=True, text=True, env=env, timeout=120)
+            for n in (1, 2)]
+    assert [r.stdout for r in runs] == ["True\n", "False\n"], [r.stderr for r in runs]
+    assert (tmp_path / "1.svg").read_bytes() == (tmp_path / "2.svg").read_bytes()

@@ -12,16 +12,25 @@ inverted for targets, and every number traceable to its inputs.
 
 import sys as _sys
 
+from . import lazy as _lazy
+
 # pint imports dask's core when dask is installed (for dask arrays of quantities, which
 # costgraph never makes): a tenth of a second at every start. Hidden while pint loads, so
-# pint sees no dask; importing dask later (the dask backend) works as usual.
+# pint sees no dask; importing dask later (the dask backend) works as usual. pint also
+# imports all of scipy, for its one use of it (``to_preferred``): it gets a stand-in that
+# imports scipy when pint first reads from it, so a start that never needs scipy skips it.
 if "pint" not in _sys.modules and "dask" not in _sys.modules:
-    _sys.modules["dask"] = None
+    _hidden = {"dask": None}
+    if "scipy" not in _sys.modules:
+        _hidden["scipy"] = _lazy.module("scipy")
+    _sys.modules.update(_hidden)
     try:
         import pint as _pint  # noqa: F401
     finally:
-        if _sys.modules.get("dask", 0) is None:
-            del _sys.modules["dask"]
+        for _name, _stand_in in _hidden.items():
+            if _sys.modules.get(_name, 0) is _stand_in:
+                del _sys.modules[_name]
+
 
 from . import errors  # noqa: E402
 from .model import Model, QuantityInfo, bundled_rules_path, load  # noqa: E402

@@ -26,6 +26,7 @@ import pickle
 import secrets
 import sys
 import tempfile
+import weakref
 from pathlib import Path
 
 ENV_DIR = "COSTGRAPH_CACHE_DIR"
@@ -278,7 +279,25 @@ def cached_ruleset(root: Path, build):
     name = entry_name("rules", digest, environment_key(), str(root))
     found = load_object(name)
     if found is not None:
-        return found
+        return _remembered(found, name)
     ruleset = build(root)
     store_object(name, ruleset)
+    return _remembered(ruleset, name)
+
+
+# rule set (by id) -> (a weak reference to it, the name of its entry): what it was built from
+_RULESETS: dict[int, tuple] = {}
+
+
+def _remembered(ruleset, name: str):
+    key = id(ruleset)
+    _RULESETS[key] = (weakref.ref(ruleset, lambda _: _RULESETS.pop(key, None)), name)
     return ruleset
+
+
+def ruleset_key(ruleset) -> str | None:
+    """The name of the entry ``ruleset`` was read from or stored under: a hash of the files it
+    was built from and of the versions (``cached_ruleset``); None for a rule set built
+    otherwise, whose derived entries therefore have no key to be kept under."""
+    found = _RULESETS.get(id(ruleset))
+    return found[1] if found is not None and found[0]() is ruleset else None

@@ -19,7 +19,7 @@ from . import diskcache
 from .core.engine import Engine
 from .errors import Problem, RuleSetError, UnknownSourceError
 from .lang.bibliography import SourceEntry
-from .lang.rule_files import bundled_rules_path
+from .lang.folders import bundled_rules_path
 from .lang.rules import fingerprint, load_ruleset
 
 if TYPE_CHECKING:

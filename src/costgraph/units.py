@@ -33,21 +33,21 @@ _DEFINITIONS = [
 def _build_registry() -> pint.UnitRegistry:
     from . import diskcache
 
-    def build(folder):
-        return pint.UnitRegistry(autoconvert_offset_to_baseunit=False, non_int_type=float,
-                                 cache_folder=folder)
-
-    # pint's parsed definitions cached on disk: most of the cost of building a registry.
-    # A cache pint cannot use (its files gone from under it) costs the time, not the answer.
+    # pint's parsed definitions cached on disk: most of the cost of building a registry
     try:
         with diskcache.pint_folder() as folder:
-            registry = build(folder)
-    except OSError:
-        registry = build(None)
+            registry = _registry(folder)
+    except OSError:  # the cache folder went away under pint (deleting it is always safe)
+        registry = _registry(None)
     for definition in _DEFINITIONS:
         registry.define(definition)
     registry.formatter.default_format = "~P"
     return registry
+
+
+def _registry(cache_folder) -> pint.UnitRegistry:
+    return pint.UnitRegistry(autoconvert_offset_to_baseunit=False, non_int_type=float,
+                             cache_folder=cache_folder)
 
 
 ureg: pint.UnitRegistry = _build_registry()

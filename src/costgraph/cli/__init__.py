@@ -19,6 +19,7 @@ cannot be read, 70 for a bug; an answer that breaks a declared constraint exits 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -29,7 +30,7 @@ from .common import CostgraphGroup
 COMMANDS = ["solve", "seek", "explain", "graph", "listing", "sources", "sweep", "plot", "audit",
             "serve", "validate"]
 
-app = typer.Typer(
+_SETTINGS = dict(
     name="costgraph",
     cls=CostgraphGroup,
     no_args_is_help=True,
@@ -43,6 +44,7 @@ app = typer.Typer(
          "error object on stdout), 2 a command line that cannot be read, 3 a bug in "
          "costgraph: set COSTGRAPH_DEBUG=1 to see its traceback.",
 )
+app = typer.Typer(**_SETTINGS)
 
 
 def _version(value: bool):
@@ -65,4 +67,18 @@ for _name in COMMANDS:
 
 def main() -> None:
     """The console script ``costgraph`` and ``python -m costgraph``."""
-    app(prog_name="costgraph")
+    _app_for(sys.argv[1:])(prog_name="costgraph")
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app to run ``args`` with: for ``costgraph COMMAND ...``, one holding only that
+    command, so that the start builds one command's options instead of every command's;
+    the whole app for anything else (``--help``, ``--version``, an unknown command)."""
+    name = args[0] if args else None
+    commands = [c for c in app.registered_commands if c.name == name]
+    if not commands:
+        return app
+    only = typer.Typer(**_SETTINGS)
+    only.registered_callback = app.registered_callback
+    only.registered_commands = commands
+    return only

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from costgraph.errors import UnknownPresetError, UnknownQuantityError, did_you_mean
-from costgraph.lang.schema import PRESET_KINDS
+from costgraph.lang.names import PRESET_KINDS
 from costgraph.units import format_quantity
 
 from .common import (JsonOpt, RulesOpt, echo, echo_json, fail, load_model, one_line, plural,

@@ -27,15 +27,28 @@ from ..units import base_factor, to_base
 if TYPE_CHECKING:
     from .engine import Engine
 
+# What lambdify's "numpy" adds to the numpy module's own names: its imaginary unit and
+# Heaviside, and numpy.linalg's names, which its `from numpy.linalg import *` binds over
+# numpy's. Handing lambdify the numpy module itself, with these, gives the same namespace
+# without its `from numpy import *`, which imports every lazily loaded numpy submodule
+# (f2py, testing, ...) on first use: a tenth of a second of every compiling command's start.
+_NUMPY_NAMES = {"I": 1j, "Heaviside": np.heaviside,
+                **{name: getattr(np.linalg, name) for name in np.linalg.__all__}}
+
+
+# what lambdify binds a compiled function's names to, first found first
+NAMESPACE = (NUMPY_FUNCS, _NUMPY_NAMES, np)
+
+
 def numpy_function(args, expr):
     """lambdify with min/max that broadcast element-wise (sympy's printer would not)."""
     if expr.has(sympy.Max, sympy.Min):
         expr = expr.replace(sympy.Max, cg_max).replace(sympy.Min, cg_min)
-    return sympy.lambdify(args, expr, modules=[NUMPY_FUNCS, "numpy"])
+    return sympy.lambdify(args, expr, modules=list(NAMESPACE))
 
 
 @dataclass
-class _Stage:
+class Stage:
     name: str  # free input solved at this stage
     residual: object  # f(x, *inputs, *earlier) -> relative residual
     low: float
@@ -129,7 +142,7 @@ class CompiledFunction:
             closed = rearranged(comp, target, self.model.symbols[x])
             direct = None if closed is None else numpy_function(
                 [*self._args, *solved], closed.xreplace(self._constants))
-            stages.append(_Stage(x, numpy_function(args, residual.xreplace(self._constants)),
+            stages.append(Stage(x, numpy_function(args, residual.xreplace(self._constants)),
                                  low, high, direct))
         return stages
 
@@ -229,7 +242,7 @@ def _evaluate(fn, base, solved, shape):
         return np.broadcast_to(np.asarray(fn(*base, *solved), dtype=float), shape)
 
 
-def _vector_root(stage: _Stage, base, solved, shape, points: int = 64):
+def _vector_root(stage: Stage, base, solved, shape, points: int = 64):
     """Per element: the first sign change on a log grid, then ``core.roots.sign_root``."""
     low = max(stage.low, 1e-12) if stage.low >= 0 else 1e-12
     high = min(stage.high, 1e15)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .. import lazy
@@ -25,7 +26,6 @@ from ..errors import NoSolutionError, UnderdeterminedError, UnknownQuantityError
 from ..lang.rules import RuleSet
 from .graph import walk_up
 
-nx = lazy.module("networkx")  # for inverted queries only: a forward plan needs neither
 sympy = lazy.module("sympy")
 
 
@@ -159,22 +159,10 @@ class Planner:
         return solved, unmatched
 
     def _blocks(self, solved, match, equations) -> list[Block]:
-        if not solved:  # a forward query: nothing to solve, and no networkx to import
-            return []
-        deps = nx.DiGraph()
-        deps.add_nodes_from(solved)
-        for leaf in solved:
-            for other in equations[match[leaf]]:
-                if other != leaf and other in solved:
-                    deps.add_edge(other, leaf)  # other must be known before leaf's equation
-        condensed = nx.condensation(deps)
-        order = nx.lexicographical_topological_sort(
-            condensed, key=lambda c: min(condensed.nodes[c]["members"]))
-        blocks = []
-        for component in order:
-            members = tuple(sorted(condensed.nodes[component]["members"]))
-            blocks.append(Block(members, tuple(match[m] for m in members)))
-        return blocks
+        needs = {leaf: {other for other in equations[match[leaf]]
+                        if other != leaf and other in solved} for leaf in solved}
+        return [Block(members, tuple(match[m] for m in members))
+                for members in ordered_components(needs)]
 
     def _order(self, forward) -> list[str]:
         """``forward`` in dependency order, the smallest name first among those ready (the
@@ -262,3 +250,76 @@ def active_branches(expr: sympy.Expr, subs, steps_as_constants: bool = False) ->
     if steps_as_constants and isinstance(expr, (sympy.floor, sympy.ceiling)):
         return sympy.Float(float(expr.func(args[0].xreplace(subs))), 17)
     return expr.func(*args)
+
+
+def ordered_components(needs: Mapping[str, set[str]]) -> list[tuple[str, ...]]:
+    """The strongly connected components of ``needs`` (name -> the names it needs first),
+    each sorted, in dependency order; among components ready at once, the one whose first
+    member sorts first comes first.
+
+    The order of networkx's ``lexicographical_topological_sort`` of the condensation keyed
+    by each component's first member, without importing networkx (a start that solves
+    one input from a given value, as seek's exact answer does, needs no graph library).
+
+    >>> ordered_components({"a": {"b"}, "b": {"a"}, "c": set(), "d": {"c", "a"}})
+    [('a', 'b'), ('c',), ('d',)]
+    """
+    before = {name: set() for name in needs}  # name -> the names that need it
+    for name, deps in needs.items():
+        for dep in deps:
+            before[dep].add(name)
+    components = _components(needs, before)
+    owner = {name: i for i, members in enumerate(components) for name in members}
+    after = [set() for _ in components]  # component -> the components that need it
+    for name, deps in needs.items():
+        for dep in deps:
+            if owner[dep] != owner[name]:
+                after[owner[dep]].add(owner[name])
+    waiting = [0] * len(components)
+    for followers in after:
+        for i in followers:
+            waiting[i] += 1
+    ready = [(components[i][0], i) for i, n in enumerate(waiting) if n == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, i = heapq.heappop(ready)
+        order.append(components[i])
+        for j in after[i]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                heapq.heappush(ready, (components[j][0], j))
+    return order
+
+
+def _components(needs, before) -> list[tuple[str, ...]]:
+    """Strongly connected components (Kosaraju, iterative), each as a sorted tuple."""
+    finished, seen = [], set()
+    for start in sorted(needs):
+        if start in seen:
+            continue
+        seen.add(start)
+        stack = [(start, iter(sorted(needs[start])))]
+        while stack:
+            name, rest = stack[-1]
+            nxt = next((n for n in rest if n not in seen), None)
+            if nxt is None:
+                stack.pop()
+                finished.append(name)
+            else:
+                seen.add(nxt)
+                stack.append((nxt, iter(sorted(needs[nxt]))))
+    components, placed = [], set()
+    for start in reversed(finished):
+        if start in placed:
+            continue
+        placed.add(start)
+        members, stack = [start], [start]
+        while stack:
+            for other in before[stack.pop()]:
+                if other not in placed:
+                    placed.add(other)
+                    members.append(other)
+                    stack.append(other)
+        components.append(tuple(sorted(members)))
+    return components

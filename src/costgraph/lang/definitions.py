@@ -8,7 +8,7 @@ import pint
 
 from .bibliography import Bibliography
 from .expr import Expression
-from .schema import PRESET_KINDS
+from .names import PRESET_KINDS
 from ..units import parse_unit
 
 

@@ -9,8 +9,6 @@ else is checked then, since everything that uses that file's names would look wr
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +17,12 @@ from pydantic import ValidationError
 
 from .bibliography import BIBLIOGRAPHY_FILE
 from ..errors import Problem, RuleSetError
+# which files a folder holds lives in `folders`; kept here under their old address
+from .folders import CHARTS_FILE, KINDS_FILE, bundled_rules_path, fingerprint  # noqa: F401
+from .folders import rule_file_paths
 from .schema import (ChartsFileSpec, ConstraintSpec, KindsFileSpec, PresetFileSpec, PresetSpec, QuantitySpec,
                      RuleFileSpec, RuleSpec, entry_place, schema_text)
 from .yaml_reader import YamlDocument, parse_yaml, read_text
-
-
-KINDS_FILE = "kinds.yaml"  # in presets/: the declared kinds (optional)
-CHARTS_FILE = "charts.yaml"  # what the charts draw unless told otherwise (optional)
 
 
 @dataclass
@@ -65,50 +62,6 @@ def read_files(root: Path) -> RuleFiles:
         (reader.files.presets if label.startswith(presets) else reader.files.rules).append(
             (label, spec))
     return reader.files
-
-
-def bundled_rules_path() -> Path:
-    """Where the rules shipped with costgraph live (installed, or in a source checkout)."""
-    spec = importlib.util.find_spec("costgraph.bundled_rules")
-    if spec is not None and spec.submodule_search_locations:
-        return Path(list(spec.submodule_search_locations)[0])
-    return Path(__file__).resolve().parents[3] / "rules"
-
-
-def rule_file_paths(folder: Path) -> list[Path]:
-    """The files a rules folder's loading reads (and ``.yml`` files, which it refuses)."""
-    paths = []
-    for directory in (folder, folder / "presets"):
-        try:
-            entries = os.listdir(directory)
-        except OSError:
-            continue
-        paths += sorted(directory / name for name in entries
-                        if name.endswith((".yaml", ".yml")) and not name.startswith("."))
-    return paths
-
-
-def fingerprint(folder: str | Path) -> tuple | None:
-    """What identifies a rules folder's contents: each file's path, size, mtime_ns, inode.
-
-    Cheap (one ``stat`` per file, nothing read); None for a folder that is gone. Any file
-    added, removed, grown, touched or replaced gives another fingerprint.
-    """
-    root = Path(folder)
-    try:
-        if not root.is_dir():
-            return None
-    except (OSError, ValueError):
-        return None
-    stamps = []
-    for path in rule_file_paths(root):
-        try:
-            st = os.stat(path)
-        except OSError:
-            stamps.append((str(path), None))
-            continue
-        stamps.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino))
-    return tuple(stamps)
 
 
 class _Reader:

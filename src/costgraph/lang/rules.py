@@ -1,30 +1,33 @@
 """Rule and preset files: loading them into a checked, read-only RuleSet.
 
 Loading reads every file through ``rule_files`` (safe YAML, validated item by item against
-the frozen pydantic schemas in ``schema``; unknown keys are errors), translates every expression
-through ``expr`` (never ``eval``), checks every rule's dimensions, and raises one
-``RuleSetError`` listing every problem found, sorted, each with its file, item and reason.
+the frozen pydantic schemas in ``schema``, imported only when files are read; unknown keys
+are errors), translates every expression through ``expr`` (never ``eval``), checks every
+rule's dimensions, and raises one ``RuleSetError`` listing every problem found, sorted,
+each with its file, item and reason.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pint
 
 from .. import lazy
-from .bibliography import bibliography
 from .definitions import (SCENARIO_KIND, ConstraintDef, KindDef, PresetDef, PresetValue,
                           QuantityDef, RuleDef, RuleSet, default_kinds)
 from ..errors import (DimensionError, ExpressionError, Problem, RuleSetError, ValueTextError,
                      ascii_hint, did_you_mean)
 from .expr import NAME_PATTERN, DimensionBackend, Expression, parse_constraint, parse_expression
 from .expr import translate
-from .rule_files import KINDS_FILE, fingerprint, read_files
-from .schema import (PRESET_NAME, RULE_ID, ConstraintSpec, PresetSpec,
-                     PresetValueSpec, QuantitySpec, RuleSpec)
+from .folders import KINDS_FILE, fingerprint
+from .names import PRESET_NAME, RULE_ID
 from ..units import format_unit, parse_quantity, parse_unit
+
+if TYPE_CHECKING:
+    from .schema import ConstraintSpec, PresetSpec, QuantitySpec, RuleSpec
 
 nx = lazy.module("networkx")  # the cycle check at load; a cached rule set needs none
 
@@ -70,6 +73,11 @@ class _Loader:
         self.problems.append(Problem(file, item, text, self.lines.get((file, item))))
 
     def run(self) -> RuleSet:
+        # reading and validating files needs YAML and pydantic: imported here, so that a
+        # rule set from the on-disk cache (which is never validated again) needs neither
+        from .bibliography_file import bibliography
+        from .rule_files import read_files
+
         files = read_files(self.root)
         self.problems, self.lines, self.broken = files.problems, files.lines, files.broken
         if any(spec is None for _, spec in files.rules):
@@ -302,6 +310,8 @@ class _Loader:
         if q is None:
             self.problem(file, item, _unknown(qname, self.quantities, "sets"))
             return None
+        from .schema import PresetValueSpec
+
         spec = raw if isinstance(raw, PresetValueSpec) else PresetValueSpec(value=raw)
         try:
             parts = {key: None if getattr(spec, key) is None else

@@ -1,22 +1,17 @@
 """The file formats of rule and preset files, as frozen pydantic schemas.
 
-Unknown keys are errors (``extra="forbid"``); rules/README.md documents each key.
+Unknown keys are errors (``extra="forbid"``); rules/README.md documents each key. Only
+loading (validation) imports this module: a rule set from the on-disk cache never does.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# the kinds a rules folder without a kinds file may use; each composes by merging (later
-# presets win value by value), as every kind did before kinds were declared
-PRESET_KINDS = ("hardware", "model", "precision", "facility", "region", "workload",
-                "convention", "scenario")
-KIND_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
-PRESET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-RULE_ID = re.compile(r"^[a-z][a-z0-9_.-]*$")
+# the names live in `names`, which imports no pydantic; kept here under their old address
+from .names import KIND_NAME, PRESET_KINDS, PRESET_NAME, RULE_ID  # noqa: F401
 
 
 class Schema(BaseModel):

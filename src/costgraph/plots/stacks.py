@@ -13,7 +13,7 @@ import numpy as np
 
 from .chart import Chart, label
 from ..errors import QueryError
-from ..lang.rule_files import bundled_rules_path
+from ..lang.folders import bundled_rules_path
 from ..lang.rules import load_ruleset
 from ..lang.scenario import preset_names
 from ..analysis.sweep import scenario_label

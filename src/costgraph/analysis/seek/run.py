@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...core import compile_store
 from ...core.compile import numpy_function
 from ...errors import InfeasibleError, QueryError, UnboundedError, UnknownQuantityError
 from ...lang.expr import SympyBackend, translate
@@ -304,10 +305,15 @@ def _evaluator(model: Engine, query: _Query):
     find = tuple(dict.fromkeys(n for n in needed if n not in decision and n not in query.known))
     constants = {n: to_base(v) for n, v in query.known.items()}
     key = (find, decision, tuple(sorted((n, v) for n, v in constants.items())))
-    compiled = _cached(model, ("compile", key), lambda: model.compile(
-        list(find), list(decision), given=query.given, presets=query.presets)) if find else None
-    sides = [_cached(model, ("constraint", c.id, c.expr.text), lambda c=c: _sides(model, c))
-             for c in query.constraints]
+    # each also kept on disk (core.compile_store), so the next process compiles neither
+    question = ("seek", key, repr(query.given), repr(query.presets))
+    compiled = _cached(model, ("compile", key), lambda: compile_store.kept(
+        model, "compiled", question, lambda: model.compile(
+            list(find), list(decision), given=query.given, presets=query.presets))
+    ) if find else None
+    sides = [_cached(model, ("constraint", c.id, c.expr.text), lambda c=c: compile_store.kept(
+        model, "functions", ("seek sides", c.id, c.expr.text), lambda: _sides(model, c)))
+        for c in query.constraints]
     factors = {n: base_factor(model.ruleset.quantities[n].unit)[0] for n in (*decision, *find)}
     sign = 1.0 if query.sense is Sense.MAXIMIZE else -1.0
 

@@ -403,7 +403,7 @@ def test_the_readme_shows_the_json_error_the_tool_prints():
     (["slove"], "error: no such command 'slove'. Did you mean 'solve', 'serve'? (see `costgraph --help`)"),
     (["--bogus"], "error: no such option: --bogus (see `costgraph --help`)"),
     (["graph", "fuel", "--depth", "-1"],
-     "error: invalid value for '--depth': Input should be greater than or equal to 0 "
+     "error: invalid value for '--depth': -1 is not in the range x>=0 "
      "(see `costgraph graph --help`)"),
 ])
 def test_usage_errors_are_one_line_with_status_2(args, line):

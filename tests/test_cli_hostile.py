@@ -3,7 +3,7 @@ one line it must print). Failures print that line on stderr and nothing on stdou
 print the fragment on stdout. No case may print a traceback.
 
 Statuses: 0 done, 1 costgraph refuses the question, 2 the command line cannot be read (the
-option is named with an example), 3 a bug. Cases marked xfail are known gaps outside the
+option is named with an example), 3 an infeasible answer, 70 a bug. Cases marked xfail are known gaps outside the
 command line (the parsers, the engine): what they should print once fixed.
 """
 

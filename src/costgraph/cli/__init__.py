@@ -41,8 +41,9 @@ _SETTINGS = dict(
          "derived from first principles by a graph of rules with units.\n\n"
          "Example:\n\n    costgraph solve --find cost_per_mtok --explain\n\n"
          "Exit status: 0 done, 1 an error (one line on stderr; under --json also a JSON "
-         "error object on stdout), 2 a command line that cannot be read, 3 a bug in "
-         "costgraph: set COSTGRAPH_DEBUG=1 to see its traceback.",
+         "error object on stdout), 2 a command line that cannot be read, 3 an answer "
+         "that breaks a constraint (printed, flagged INFEASIBLE), 70 a bug in costgraph: "
+         "set COSTGRAPH_DEBUG=1 to see its traceback.",
 )
 app = typer.Typer(**_SETTINGS)
 

@@ -203,3 +203,13 @@ def test_what_cannot_be_fitted_is_refused(tiny, tmp_path):
         calibrate(tiny, [file], fit=["bw_eff"])
     with pytest.raises(QueryError, match="name at least one quantity to fit"):
         calibrate(tiny, [file], fit=[])
+
+
+def test_an_overhead_pressed_to_zero_is_said_to_be_at_its_bound(model):
+    # at 0 its elasticity (the column times the value) vanishes with the value, but every
+    # point's step still grows with it: the reason is the bound, not "no point depends on it"
+    report = model.calibrate(["mlperf-inference-v4.1"], fit=["layer_overhead"])
+    (overhead,) = report.fitted
+    assert overhead.value == pytest.approx(0, abs=1e-6) and not overhead.pinned
+    assert overhead.reason == ("the fit presses it against its bound 0: the points want a "
+                               "value the rules do not allow")

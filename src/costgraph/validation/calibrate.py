@@ -274,7 +274,15 @@ def _fitted(model: Engine, fit, x, x0, bounds, result, m) -> tuple[FittedValue, 
             sigma = math.sqrt(s2 * float(np.sum((vt[kept, j] / s[kept]) ** 2))) \
                 if dof > 0 else float("nan")
         pinned, reason = True, None
-        if elasticity[j] < _FLAT:
+        # at a bound its elasticity (the column times the value) can vanish with the value
+        # itself, as at an overhead of 0: the points still move with it, so say where it sits
+        pressed = result.active_mask[j] != 0 and bool(np.any(J[:, j] != 0)) if len(J) else False
+        if pressed:
+            bound = lo if result.active_mask[j] < 0 else hi
+            pinned = False
+            reason = (f"the fit presses it against its bound {format_number(bound)}: the "
+                      "points want a value the rules do not allow")
+        elif elasticity[j] < _FLAT:
             pinned, reason = False, "no point depends on it (its Jacobian column is ~0)"
         elif math.isinf(sigma):
             partners = sorted({fit[i] for k in null for i in range(n)
@@ -282,11 +290,6 @@ def _fitted(model: Engine, fit, x, x0, bounds, result, m) -> tuple[FittedValue, 
             pinned = False
             reason = ("these points cannot tell it apart from " + ", ".join(partners)
                       if partners else "these points do not determine it")
-        elif result.active_mask[j] != 0:
-            bound = lo if result.active_mask[j] < 0 else hi
-            pinned = False
-            reason = (f"the fit presses it against its bound {format_number(bound)}: the "
-                      "points want a value the rules do not allow")
         elif math.isnan(sigma):
             reason = "as many points as fitted values: the fit is exact, its uncertainty unknown"
         elif math.isfinite(hi - lo) and 2 * sigma >= hi - lo:

@@ -162,8 +162,8 @@ def test_a_figure_the_rules_have_no_quantity_for(essay):
 def test_the_power_section_with_power_that_follows_the_load(reports):
     essay, real = reports
     # not 700 W: the busy floor plus the step's energy over its time, at either inputs; the
-    # essay's figure by hand is tests/test_power.py's essay_power(64): 585.7 W
-    assert essay["s4.1.gpu-power"].derived.to("W").magnitude == pytest.approx(585.69, rel=1e-4)
+    # essay's figure by hand is tests/test_power.py's essay_power(64): 588.0 W
+    assert essay["s4.1.gpu-power"].derived.to("W").magnitude == pytest.approx(588.04, rel=1e-4)
     assert real["s4.1.gpu-power"].verdict == "CONTRADICTED"
     assert 330 < real["s4.1.gpu-power"].derived.to("W").magnitude < 700
     # data movement (HBM and the die) is about a third of the GPU's power on the real H200:

@@ -125,9 +125,9 @@ def test_cli_levers_says_infeasible_first_and_exits_0(model):
     assert out.exit_code == 0, out.output
     lines = out.stdout.splitlines()
     assert lines[0] == HBM_LINE
-    assert lines[1] == "cost_per_mtok = 1.085 USD/Mtok (default + bf16 + h100-sxm)"
+    assert lines[1] == "cost_per_mtok = 1.086 USD/Mtok (default + bf16 + h100-sxm)"
     utilisation = next(line for line in lines if " utilisation " in line)
-    assert utilisation.split()[-3:] == ["1.283!", "..", "0.9407!"]
+    assert utilisation.split()[-3:] == ["1.283!", "..", "0.9408!"]
     assert lines[-1] == "! with the input at this end, the point breaks memory.hbm_fit"
 
 
@@ -413,7 +413,7 @@ def test_seek_result_html_shows_the_optimum_point_and_binding_constraints(model)
     s = model.seek(minimize="cost_per_mtok", where="step_time <= 60 ms",
                    vary={"batch": (1, 512)})
     html = s._repr_html_()
-    assert html.startswith("<p><strong>minimum cost_per_mtok = 0.3615 USD/Mtok</strong></p>")
+    assert html.startswith("<p><strong>minimum cost_per_mtok = 0.3616 USD/Mtok</strong></p>")
     assert "<tr><td>batch</td><td>96 request</td></tr>" in html
     assert "<tr><td>memory.hbm_fit</td><td>binding</td>" in html
     assert "<tr><td>step_time &lt;= 60 ms</td><td>holds</td>" in html

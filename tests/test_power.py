@@ -13,7 +13,7 @@ import pytest
 
 IDLE = 69.0                        # W, nvidia-smi-h100 (and the essay-h200's assumption)
 LIMIT = 700.0                      # W, TDP of the H100 SXM, H200 and essay-h200
-ACTIVE = IDLE + 0.414 * (LIMIT - IDLE)   # W, the busy floor: active_power_fraction of the headroom
+ACTIVE = IDLE + 0.418 * (LIMIT - IDLE)   # W, the busy floor: active_power_fraction of the headroom
 PJ_PER_BIT = 3.9 + 4.7             # hbm_energy_per_bit + onchip_energy_per_bit
 ESSAY_FLOP_J = (LIMIT - ACTIVE) / 989e12   # essay-h200: every precision at 989 TFLOP/s, sustained share 1
 ESSAY_WEIGHTS = 70e9               # bytes: essay-70b, 70B parameters at FP8
@@ -53,7 +53,7 @@ def test_hand_computed_essay_power_rises_with_the_load():
     one, many = essay_power(1)[0], essay_power(64)[0]
     assert ACTIVE < one < many < LIMIT
     assert many - one > 10
-    assert many == pytest.approx(585.69, abs=0.01)  # what the audit of the essay reports
+    assert many == pytest.approx(588.04, abs=0.01)  # what the audit of the essay reports
 
 
 def test_the_power_limit_stretches_a_compute_bound_step(model):
@@ -112,7 +112,7 @@ def test_power_follows_precision_and_hardware(model):
 def test_flop_energy_is_the_power_above_the_busy_floor_over_the_sustained_rate(model):
     r = model.solve(presets=["h100-sxm"], find=["flop_energy_fp16", "flop_energy_fp8", "flop_energy",
                                                 "gpu_active_power"])
-    assert mag(r["gpu_active_power"], "W") == pytest.approx(69 + 0.414 * 631, rel=1e-9)
+    assert mag(r["gpu_active_power"], "W") == pytest.approx(69 + 0.418 * 631, rel=1e-9)
     assert mag(r["flop_energy_fp16"], "pJ/FLOP") == pytest.approx((LIMIT - ACTIVE) / 794.2, rel=1e-3)
     assert mag(r["flop_energy_fp8"], "pJ/FLOP") == pytest.approx(
         (LIMIT - ACTIVE) / (1979 * 0.709), rel=1e-9)

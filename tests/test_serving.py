@@ -23,8 +23,8 @@ L, D, FF, H, KV, HD = 80, 8192, 28672, 64, 8, 128
 ATTN = D * HD * (2 * H + 2 * KV)
 FFN = 3 * D * FF
 
-# W: the H200's busy floor, its 69 W idle floor and 0.414 of the 631 W above it
-BUSY_H200 = 69 + 0.414 * (700 - 69)
+# W: the H200's busy floor, its 69 W idle floor and 0.418 of the 631 W above it
+BUSY_H200 = 69 + 0.418 * (700 - 69)
 
 def n_params(vocab):
     return L * (ATTN + FFN + 2 * D) + D + 2 * vocab * D

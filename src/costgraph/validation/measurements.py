@@ -88,6 +88,10 @@ class Metric:
     how: str  # BEST_BATCH or AT_CONCURRENCY
     step: str  # the key in STEPS of the step that explains the prediction
     description: str
+    # a saturated server's rate at a concurrency: a serving engine admits only the requests
+    # its KV pool can hold to their full length and queues the rest, so the batch that runs
+    # is the concurrency or the largest below it that every constraint allows
+    runs_what_fits: bool = False
 
 
 STEPS = {
@@ -113,18 +117,20 @@ METRICS = {m.name: m for m in (
            "output tokens/s of the replica at the best batch every constraint allows "
            "(requests of fixed prompt and output length)"),
     Metric("throughput_at", "serving_tokens_per_second", AT_CONCURRENCY, "serving",
-           "output tokens/s of the replica at a stated concurrency"),
+           "output tokens/s of the replica at a stated concurrency", runs_what_fits=True),
     Metric("throughput_per_gpu_at", "serving_tokens_per_second_per_gpu", AT_CONCURRENCY,
-           "serving", "output tokens/s per GPU of the replica at a stated concurrency"),
+           "serving", "output tokens/s per GPU of the replica at a stated concurrency",
+           runs_what_fits=True),
     Metric("ttft_at", "ttft", AT_CONCURRENCY, "prefill",
            "time to first token at a stated concurrency"),
     Metric("tpot_at", "tpot", AT_CONCURRENCY, "decode",
            "time per output token at a stated concurrency"),
     Metric("energy_per_token_at", "gpu_energy_per_token", AT_CONCURRENCY, "serving",
-           "GPU energy per output token (prompts' prefill included) at a stated concurrency"),
+           "GPU energy per output token (prompts' prefill included) at a stated concurrency",
+           runs_what_fits=True),
     Metric("gpu_power_at", "serving_gpu_power", AT_CONCURRENCY, "serving",
            "average power one GPU of the replica draws over its serving steps at a stated "
-           "concurrency"),
+           "concurrency", runs_what_fits=True),
 )}
 
 

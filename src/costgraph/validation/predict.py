@@ -54,7 +54,7 @@ class Detail:
     """What a point's prediction rests on, at one vector of fitted values."""
 
     predicted: float  # in the measured value's unit, replicas included; nan without a batch
-    batch: int | None  # the batch evaluated (searched, or the concurrency)
+    batch: int | None  # the batch evaluated (searched, the concurrency, or what fits of it)
     limited_by: tuple[str, ...]  # what stops a larger batch: constraints, or the search's top
     violated: tuple[str, ...]  # constraints broken at the batch (a concurrency that does not fit)
     shares: tuple[tuple[str, float], ...]  # each term's time over the step's total
@@ -223,13 +223,27 @@ class Evaluator:
         """(batch, value) of each row, shape (k, rows); at ``fixed`` batches (per point)
         instead of searching when given."""
         if group.metric.how == AT_CONCURRENCY or fixed is not None:
-            source = [self.points[r.point].concurrency for r in group.rows] \
-                if group.metric.how == AT_CONCURRENCY else [fixed[r.point] for r in group.rows]
+            source = [fixed[r.point] for r in group.rows] if fixed is not None \
+                else [self.points[r.point].concurrency for r in group.rows]
             batch = np.broadcast_to(np.array(source, float)[None, :, None],
                                     (len(params), len(group.rows), 1))
+            if fixed is None and group.metric.runs_what_fits:
+                batch = self._running(group, params, batch[..., 0])[..., None]
             values, _ = self._rate(group, params, batch)
             return batch[..., 0], values[..., 0]
         return self._best(group, params)
+
+    def _running(self, group, params, concurrency):
+        """The batch that runs at each row's concurrency (k, rows): the concurrency, or the
+        largest whole batch below it every constraint allows; the concurrency where none
+        does (its prediction is then flagged with what it breaks)."""
+        top = int(np.max(concurrency))
+        grid = np.broadcast_to(np.arange(1.0, top + 1)[None, None, :],
+                               concurrency.shape + (top,))
+        _, ok = self._rate(group, params, grid)
+        ok = ok & (grid <= concurrency[..., None])
+        largest = top - 1 - np.argmax(ok[..., ::-1], axis=2)
+        return np.where(ok.any(axis=2), largest + 1.0, concurrency)
 
     def search(self, params=None) -> tuple[np.ndarray, np.ndarray]:
         """(values, batches) of the points, each (k, points); see ``values``."""
@@ -314,7 +328,11 @@ class Evaluator:
         margins = group.search.margins(**self._one(group, j, params, batch))
         violated = tuple(sorted(c for c, m in margins.items() if not m[0] >= _HOLDS))
         if group.metric.how == AT_CONCURRENCY:
-            return (), violated
+            asked = self.points[group.rows[j].point].concurrency
+            if not group.metric.runs_what_fits or batch >= asked or violated:
+                return (), violated
+            after = group.search.margins(**self._one(group, j, params, batch + 1))
+            return tuple(sorted(c for c, m in after.items() if not m[0] >= _HOLDS)), violated
         top = self.points[group.rows[j].point].max_concurrency or DEFAULT_MAX_BATCH
         if batch >= top:
             return (("max_concurrency" if self.points[group.rows[j].point].max_concurrency

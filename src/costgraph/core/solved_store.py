@@ -16,6 +16,7 @@ has no key, and nothing of it is kept.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,9 +34,12 @@ if TYPE_CHECKING:
 _MEMORY: dict = {}  # entry name -> outcome, so a repeated question reads no file either
 _MEMORY_SIZE = 1024
 _LOCK = threading.Lock()
-# the modules every outcome depends on; each caller adds the ones that work its outcome out
+# the modules every outcome depends on (the engine's composites found, not imported: it
+# imports the solve that keeps outcomes here); each caller adds the ones that work its
+# outcome out
 _SOURCES = (units.__file__, expr_module.__file__, symbols_module.__file__, graph_module.__file__,
-            plan_module.__file__, symbolic.__file__)
+            plan_module.__file__, symbolic.__file__,
+            importlib.util.find_spec(f"{__package__}.engine").origin)
 _DIGESTS: dict[tuple, str] = {}
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ... import lazy
-from ...core import engine as engine_module
 from ...core import solved_store
 from ...lang.expr import SympyBackend, translate
 from ...errors import NoSolutionError
@@ -36,8 +35,7 @@ MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
 # load holds the variable over and over in a rational function sympy.solve can grind on for minutes
 MAX_OCCURRENCES = 8
 sympy = lazy.module("sympy")  # only a question not answered before builds an equation
-# what decides a closed form, beside what core.solved_store always counts
-_SOURCES = (__file__, engine_module.__file__)
+_SOURCES = (__file__,)  # what decides a closed form, beside what core.solved_store counts
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,19 @@ r = cg.load().solve(given={"context_len": "8192 token"}, find=["cost_per_mtok"])
 assert r.steps["input_len"].method.value == "solved"
 """
 
+# the README's seek example, exactly as the README runs it (the diagram into the cwd)
+CLI_SEEK = """
+import sys
+from costgraph.cli import main
+sys.argv = ["costgraph", "seek", "--maximize", "context_len", "--where",
+            "cost_per_mtok <= 2 USD/Mtok", "--vary", "batch=1..512", "--explain",
+            "-o", "context.svg"]
+try:
+    main()
+except SystemExit as stop:
+    assert not stop.code, stop.code
+"""
+
 CLI_SOLVE = """
 import sys
 from costgraph.cli import main
@@ -43,7 +56,7 @@ except SystemExit:
 """
 
 
-def _modules_after(code: str, cache_dir, warm: bool = True) -> set[str]:
+def _modules_after(code: str, cache_dir, warm: bool = True, cwd=None) -> set[str]:
     """The top-level and numpy modules imported by ``code`` in a fresh interpreter."""
     env = {**os.environ, "COSTGRAPH_CACHE_DIR": str(cache_dir)}
     env.pop("COSTGRAPH_NO_CACHE", None)
@@ -51,7 +64,7 @@ def _modules_after(code: str, cache_dir, warm: bool = True) -> set[str]:
     runs = 2 if warm else 1  # the first run fills the on-disk cache
     for _ in range(runs):
         done = subprocess.run([sys.executable, "-c", report], capture_output=True, text=True,
-                              env=env, timeout=120)
+                              env=env, timeout=120, cwd=cwd)
         assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -86,6 +99,19 @@ def test_a_solve_never_imports_sympy_or_networkx(cached_solve):
 def test_an_inverted_solve_never_imports_networkx(tmp_path):
     # the planner orders its blocks itself (core.plan.ordered_components)
     assert "networkx" not in _modules_after(INVERTED, tmp_path)
+
+
+def test_a_cached_inverted_solve_never_imports_sympy(tmp_path):
+    # input_len's root at the given context_len, and its formula, come from the disk cache
+    assert not {"sympy", "networkx"} & _modules_after(INVERTED, tmp_path)
+
+
+def test_the_readme_seek_example_cached_never_imports_sympy(tmp_path):
+    # the compiled evaluator, the exact answer's inversion, the closed form's outcome and the
+    # diagram's layout all come from the disk cache
+    found = _modules_after(CLI_SEEK, tmp_path / "cache", cwd=tmp_path)
+    assert not {"sympy", "networkx", "scipy", "yaml", "pygraphviz"} & found
+    assert (tmp_path / "context.svg").read_bytes().startswith(b"<?xml")
 
 
 def test_a_compile_never_imports_numpys_lazy_submodules(tmp_path):

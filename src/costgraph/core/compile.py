@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 from dataclasses import dataclass
 
 import numpy as np
-import sympy
 
-from . import compile_exprs
-from .compile_exprs import NUMPY_FUNCS, UnevaluatedBackend, cg_max, cg_min
+from .. import lazy
+from .compile_namespace import NAMESPACE
 from ..errors import NoSolutionError, UnknownQuantityError
 from ..lang.expr import SympyBackend, translate
 from .roots import sign_root
@@ -27,21 +26,14 @@ from ..units import base_factor, to_base
 if TYPE_CHECKING:
     from .engine import Engine
 
-# What lambdify's "numpy" adds to the numpy module's own names: its imaginary unit and
-# Heaviside, and numpy.linalg's names, which its `from numpy.linalg import *` binds over
-# numpy's. Handing lambdify the numpy module itself, with these, gives the same namespace
-# without its `from numpy import *`, which imports every lazily loaded numpy submodule
-# (f2py, testing, ...) on first use: a tenth of a second of every compiling command's start.
-_NUMPY_NAMES = {"I": 1j, "Heaviside": np.heaviside,
-                **{name: getattr(np.linalg, name) for name in np.linalg.__all__}}
-
-
-# what lambdify binds a compiled function's names to, first found first
-NAMESPACE = (NUMPY_FUNCS, _NUMPY_NAMES, np)
+# compiling needs sympy; a CompiledFunction read back from disk (core.compile_store) does not
+sympy = lazy.module("sympy")
 
 
 def numpy_function(args, expr):
     """lambdify with min/max that broadcast element-wise (sympy's printer would not)."""
+    from .compile_exprs import cg_max, cg_min
+
     if expr.has(sympy.Max, sympy.Min):
         expr = expr.replace(sympy.Max, cg_max).replace(sympy.Min, cg_min)
     return sympy.lambdify(args, expr, modules=list(NAMESPACE))
@@ -101,6 +93,8 @@ class CompiledFunction:
 
     def _margin(self, cdef, known):
         """Relative slack of a constraint: >= 0 where it holds, < 0 by how much it fails."""
+        from .compile_exprs import UnevaluatedBackend
+
         backend = UnevaluatedBackend(self.model.symbols)
         left, op, right = cdef.expr.sides()
         lhs, rhs = (translate(cdef.expr.part(side), backend)
@@ -109,6 +103,8 @@ class CompiledFunction:
         return relative_slack_expr(lhs.xreplace(expand), rhs.xreplace(expand), op)
 
     def _expression(self, name, known):
+        from . import compile_exprs
+
         model = self.model
         if name in known or name in self.plan.solved:
             return model.symbols[name]
@@ -120,9 +116,10 @@ class CompiledFunction:
         return numpy_function([*self._args, *solved], expr.xreplace(self._constants))
 
     def _build_stages(self, plan, known):
-        stages = []
+        from . import compile_exprs
         from .solve import bounds_base
 
+        stages = []
         for block in plan.blocks:
             if len(block.unknowns) > 1:
                 raise NoSolutionError(", ".join(block.unknowns),

@@ -6,20 +6,17 @@ rule into another, then the fixed values into the result, rebuilds them at every
 that simplification was most of the time of a compile. The compiled path needs none of it:
 numpy evaluates ``maximum``/``minimum``/``where`` element-wise whatever their arguments. So
 its expressions use opaque functions (``cg_max``, ``cg_min``, ``cg_where``) that sympy
-keeps as they are, and ``numpy_function`` maps them onto numpy.
+keeps as they are, and ``numpy_function`` maps them onto numpy (``compile_namespace``).
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 import weakref
 
-import numpy as np
 import sympy
 
 from ..lang.expr import SympyBackend, translate
-
 
 
 class cg_max(sympy.Function):  # noqa: N801 - the name lambdify prints and NUMPY_FUNCS maps
@@ -56,9 +53,8 @@ class cg_where(sympy.Function):  # noqa: N801
             return b
         return None
 
-NUMPY_FUNCS = {"cg_max": lambda *a: functools.reduce(np.maximum, a),
-               "cg_min": lambda *a: functools.reduce(np.minimum, a),
-               "cg_where": lambda c, a, b: np.where(c, a, b)}
+
+
 OPAQUE = (cg_max, cg_min, cg_where)
 
 

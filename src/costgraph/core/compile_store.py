@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import importlib.util
 import marshal
 import types
 from pathlib import Path
@@ -27,15 +28,18 @@ import numpy as np
 
 from .. import diskcache, units
 from . import compile as compile_module
-from . import compile_exprs
+from . import compile_namespace
 from ..lang import expr as expr_module
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 # the modules whose source decides what a compile prints: a change to any is a new key
-_BUILDERS = (compile_module.__file__, compile_exprs.__file__, expr_module.__file__,
-             units.__file__, __file__)
+# (compile_exprs is found, not imported: it builds sympy classes, and a kept compile needs
+# no sympy)
+_BUILDERS = (compile_module.__file__,
+             importlib.util.find_spec(f"{__package__}.compile_exprs").origin,
+             compile_namespace.__file__, expr_module.__file__, units.__file__, __file__)
 
 
 def kept(model: Engine, kind: str, question: tuple, build):

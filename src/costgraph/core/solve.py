@@ -24,6 +24,7 @@ from .plan import Block, Plan, active_branches
 from .provenance import Method, Solver, Step
 from ..units import base_factor, format_quantity, from_base, to_base
 from .roots import sign_root
+from . import solved_store
 from .symbolic import guarded_solve, solvable
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 CONSISTENCY_TOL = 1e-6  # two givens agree when their derivations differ by less
 sympy = lazy.module("sympy")  # the forward steps run on floats: only inversion needs sympy
+_SOURCES = (__file__,)  # what works out the outcomes kept in solved_store, beside its own
 
 
 def _branchy():
@@ -84,8 +86,8 @@ def _check(model: Engine, q, steps, plan):
 # --- solving a block ---------------------------------------------------------------------
 
 
-def _solve_block(model: Engine, plan: Plan, block: Block, steps, fallback) -> dict[str, Step]:
-    base = floatpath.base_values(model, steps)
+def _block_roots(model: Engine, plan: Plan, block: Block, base, fallback) -> tuple:
+    """(the unknowns' values in base units, in order; the Solver's value) for ``block``."""
     symbols = model.symbols
     residuals = []
     for q in block.equations:
@@ -102,6 +104,21 @@ def _solve_block(model: Engine, plan: Plan, block: Block, steps, fallback) -> di
         values = {unknowns[0]: value}
     else:
         values, method = _solve_many(model, unknowns, [r for r, _ in residuals], fallback)
+    return tuple(values[x] for x in unknowns), method.value
+
+
+def _solve_block(model: Engine, plan: Plan, block: Block, steps, fallback) -> dict[str, Step]:
+    base = floatpath.base_values(model, steps)
+    unknowns = block.unknowns
+    # the same block at the same numbers has the same roots: kept as floats, so a question
+    # asked before is answered without building its equation (or importing sympy)
+    guesses = {x: to_base(fallback[x].value) for x in unknowns if x in fallback}
+    question = (unknowns, block.equations, tuple(sorted(plan.known)),
+                solved_store.numbers(base), solved_store.numbers(guesses))
+    found, method = solved_store.kept(
+        model, "block", question, lambda: _block_roots(model, plan, block, base, fallback),
+        _SOURCES)
+    values, method = dict(zip(unknowns, found)), Solver(method)
     result = {}
     for x, q in zip(unknowns, block.equations):
         rule = model.ruleset.rule_for(q)
@@ -133,8 +150,14 @@ def closed_form(model: Engine, q: str, x: str, at: dict[str, float]):
 
     Only the rules on the path from ``x`` up to ``q`` are expanded; everything beside the
     path stays a named quantity, so the form reads like the rules. Each min/max/where on
-    the path takes the branch active at ``at`` (base-unit values at the solution).
+    the path takes the branch active at ``at`` (base-unit values at the solution). Kept
+    as text (``solved_store``), so the same question at the same values needs no sympy.
     """
+    return solved_store.kept(model, "rearranged", (q, x, solved_store.numbers(at)),
+                             lambda: _closed_form(model, q, x, at), _SOURCES)
+
+
+def _closed_form(model: Engine, q: str, x: str, at: dict[str, float]):
     values = {model.symbols[n]: v for n, v in at.items()}
     try:
         comp = active_branches(model.path_composite(q, x), values)

@@ -7,7 +7,9 @@ solving it for the variable, gives the optimum as a formula of the quantities he
 e.g. ``context_len_max = (...)``. Where the rules take a ``max``, ``min`` or ``where``, the
 branch active at the optimum is used; a ``ceil`` or ``floor`` on the variable's path, the
 variable inside an ``exp`` or ``log``, or an equation sympy cannot solve, means no closed form
-is shown.
+is shown. What sympy made of a question (the formula, or that there is none) is kept on disk
+(``core.solved_store``), so the same question at the same optimum is answered again without
+building its equation or importing sympy.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import sympy
-from sympy.printing.str import StrPrinter
-
+from ... import lazy
+from ...core import solved_store
 from ...lang.expr import SympyBackend, translate
 from ...errors import NoSolutionError
 from ...core.plan import active_branches
@@ -33,6 +34,8 @@ MAX_OPS = 400  # larger equations take sympy seconds and print as walls of text
 # the variable's occurrences an equation may hold: a price through a power that follows the
 # load holds the variable over and over in a rational function sympy.solve can grind on for minutes
 MAX_OCCURRENCES = 8
+sympy = lazy.module("sympy")  # only a question not answered before builds an equation
+_SOURCES = (__file__,)  # what decides a closed form, beside what core.solved_store counts
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,16 @@ class ClosedForm:
                 "value": float(self.value.magnitude), "unit": format_unit(self.value.units)}
 
 
-class _Printer(StrPrinter):
-    """sympy's text, with numbers written as short as they round-trip to 12 digits."""
+def _text(expr) -> str:
+    """sympy's text of ``expr``, with numbers written as short as they round-trip to 12
+    digits."""
+    from sympy.printing.str import StrPrinter
 
-    def _print_Float(self, expr):
-        return f"{float(expr):.12g}"
+    class Printer(StrPrinter):
+        def _print_Float(self, expr):
+            return f"{float(expr):.12g}"
+
+    return Printer().doprint(expr)
 
 
 @dataclass(frozen=True)
@@ -88,21 +96,41 @@ class ClosedFormQuestion:
     ``equation`` is the stopping constraint's two sides subtracted, with every quantity that
     depends on ``variable`` expanded through its rule; ``values`` the base-unit magnitudes at
     the optimum; ``units`` the declared unit of each name. Solving it (sympy, a fraction of a
-    second) waits until the closed form is asked for.
+    second) waits until the closed form is asked for. ``entry`` names where the outcome is
+    kept (``core.solved_store``); ``known`` is the outcome kept there by an earlier process,
+    and then there is no equation (nor symbol, nor units) to solve.
     """
 
     variable: str
     end: str
     constraint: str
-    equation: sympy.Expr
-    symbol: sympy.Symbol
+    equation: sympy.Expr | None
+    symbol: sympy.Symbol | None
     quantity: QuantityDef  # the variable's declaration
     units: dict  # name -> declared unit, for each name in the equation
     values: dict  # name -> base-unit magnitude at the optimum
     optimum: object
+    entry: str | None = None
+    known: tuple | None = None
 
     def solve(self) -> ClosedForm | None:
         """The closed form, or None when sympy gives no single admissible formula."""
+        outcome = self.known
+        if outcome is None:
+            outcome = self._outcome()
+            solved_store.store(self.entry, outcome)
+        if outcome[0] == "none":
+            return None
+        _, expression, fixed, value, branch = outcome
+        qdef = self.quantity
+        return ClosedForm(self.variable, self.end, self.constraint, expression,
+                          {n: from_base(self.values[n], unit) for n, unit in fixed},
+                          from_base(value, qdef.unit), self.optimum, branch, qdef.integer)
+
+    def _outcome(self) -> tuple:
+        """``("none",)``, or ``("form", text, ((name, unit), ...), value in base units,
+        branch)``: the closed form as plain data, worked out by sympy."""
+        none = ("none",)
         x, values, qdef = self.symbol, self.values, self.quantity
         equation = self.equation
         numbers = {s: sympy.Float(values[s.name], 17) for s in equation.free_symbols
@@ -112,25 +140,33 @@ class ClosedFormQuestion:
         try:
             equation = active_branches(equation, numbers)
         except (TypeError, NoSolutionError):  # a value missing, or no where() branch holds
-            return None
+            return none
         if not solvable(equation, x, MAX_OPS) or \
                 sum(1 for node in sympy.preorder_traversal(equation) if node == x) > MAX_OCCURRENCES:
-            return None  # a long rational function of the variable: sympy.solve can grind
+            return none  # a long rational function of the variable: sympy.solve can grind
         root = _root(equation, x, numbers, values[self.variable], qdef, self.optimum)
         if root is None:
-            return None
+            return none
         expr, value = root
-        fixed = {s.name: from_base(values[s.name], self.units[s.name])
-                 for s in expr.free_symbols if s.name in values}
-        return ClosedForm(self.variable, self.end, self.constraint, _Printer().doprint(expr),
-                          fixed, from_base(value, qdef.unit), self.optimum, branch,
-                          qdef.integer)
+        fixed = tuple(sorted((s.name, self.units[s.name]) for s in expr.free_symbols
+                             if s.name in values))
+        return "form", _text(expr), fixed, value, branch
 
 
 def closed_form_question(engine: Engine, variable: str, end: str, cdef, values: dict,
                          optimum) -> ClosedFormQuestion | None:
     """The question ``closed_form`` answers, built from the engine; None when the
     constraint does not depend on ``variable``. Parameters as for ``closed_form``."""
+    quantities = engine.ruleset.quantities
+    entry = solved_store.entry(engine, "seek closed form", (
+        variable, end, cdef.id, cdef.expr.text, solved_store.numbers(values),
+        repr(float(optimum.magnitude)), str(optimum.units)), _SOURCES)
+    found, known = solved_store.load(entry)
+    if found:
+        if known[0] == "independent":
+            return None
+        return ClosedFormQuestion(variable, end, cdef.id, None, None, quantities[variable], {},
+                                  dict(values), optimum, entry, known)
     x = engine.symbols[variable]
     depends = set(engine.downstream_of(variable))
     backend = SympyBackend(engine.symbols)
@@ -142,11 +178,11 @@ def closed_form_question(engine: Engine, variable: str, end: str, cdef, values: 
                                     for n in cdef.names if n in depends}))
     equation = sides[0] - sides[1]
     if not equation.has(x):
+        solved_store.store(entry, ("independent",))
         return None
-    quantities = engine.ruleset.quantities
     units = {s.name: quantities[s.name].unit for s in equation.free_symbols}
     return ClosedFormQuestion(variable, end, cdef.id, equation, x, quantities[variable], units,
-                              dict(values), optimum)
+                              dict(values), optimum, entry)
 
 
 def closed_form(engine: Engine, variable: str, end: str, cdef, values: dict,

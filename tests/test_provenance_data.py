@@ -9,6 +9,7 @@ from costgraph.audit import REPRODUCED, VerdictKind
 from costgraph.analysis.seek import Sense
 from costgraph.core.provenance import KINDS, Method, Solver
 from costgraph.units import Quantity
+from toymodel import INVERTED_RULES
 
 
 def test_methods_keep_the_words_results_have_always_shown():
@@ -44,16 +45,7 @@ def test_a_solved_value_records_its_solver_and_what_pinned_it(tiny):
     assert step.note.endswith("; " + step.whole_note)
 
 
-INVERTED_ONLY = """
-description: an equation sympy is not asked to rearrange (the unknown sits inside exp)
-quantities:
-  x: {unit: "", description: the unknown, bounds: [0, 50]}
-  y: {unit: "", description: a term through another rule}
-  z: {unit: "", description: what is given}
-rules:
-  - {id: r.y, defines: y, expr: x + exp(x), description: y, source: test}
-  - {id: r.z, defines: z, expr: 2 * y, description: z, source: test}
-"""
+INVERTED_ONLY = INVERTED_RULES  # sympy is not asked to rearrange it
 
 
 def test_a_solved_value_without_a_closed_form_says_what_it_was_solved_for(make_rules):

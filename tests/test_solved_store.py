@@ -9,18 +9,9 @@ from costgraph.analysis.seek import closed_form as seek_closed_form
 from costgraph.core import solve as solve_module
 from costgraph.core import solved_store
 from costgraph.core.provenance import Solver
+from toymodel import INVERTED_RULES
 
-# x is solved from a given z through exp(): no closed form, so the bracketed root-finder runs
-INVERTED = """
-description: An input solved numerically from a given value.
-quantities:
-  x: {unit: "", description: the unknown, bounds: [0, 50]}
-  y: {unit: "", description: a term through another rule}
-  z: {unit: "", description: what is given}
-rules:
-  - {id: r.y, defines: y, expr: x + exp(x), description: y, source: test}
-  - {id: r.z, defines: z, expr: 2 * y, description: z, source: test}
-"""
+INVERTED = INVERTED_RULES
 
 
 @pytest.fixture

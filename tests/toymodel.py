@@ -113,3 +113,16 @@ def build(make_rules):
     import costgraph as cg
 
     return cg.load(make_rules(core=RULES, presets={"toy": PRESETS}), cache=False)
+
+# x is solved from a given z through exp(): sympy is not asked to rearrange it (no closed
+# form), so the bracketed root-finder runs
+INVERTED_RULES = """
+description: An input solved numerically from a given value (the unknown sits inside exp).
+quantities:
+  x: {unit: "", description: the unknown, bounds: [0, 50]}
+  y: {unit: "", description: a term through another rule}
+  z: {unit: "", description: what is given}
+rules:
+  - {id: r.y, defines: y, expr: x + exp(x), description: y, source: test}
+  - {id: r.z, defines: z, expr: 2 * y, description: z, source: test}
+"""

@@ -227,23 +227,26 @@ class Evaluator:
                 else [self.points[r.point].concurrency for r in group.rows]
             batch = np.broadcast_to(np.array(source, float)[None, :, None],
                                     (len(params), len(group.rows), 1))
-            if fixed is None and group.metric.runs_what_fits:
-                batch = self._running(group, params, batch[..., 0])[..., None]
-            values, _ = self._rate(group, params, batch)
-            return batch[..., 0], values[..., 0]
+            values, ok = self._rate(group, params, batch)
+            batch, values, ok = batch[..., 0], values[..., 0], ok[..., 0]
+            if fixed is None and group.metric.runs_what_fits and not ok.all():
+                batch, values = self._running(group, params, batch, values, ok)
+            return batch, values
         return self._best(group, params)
 
-    def _running(self, group, params, concurrency):
-        """The batch that runs at each row's concurrency (k, rows): the concurrency, or the
-        largest whole batch below it every constraint allows; the concurrency where none
-        does (its prediction is then flagged with what it breaks)."""
+    def _running(self, group, params, concurrency, values, fits):
+        """(batch, value) of each row (k, rows) where some concurrency does not fit: the
+        largest whole batch below it every constraint allows; the concurrency, and its value,
+        where none does (its prediction is then flagged with what it breaks)."""
         top = int(np.max(concurrency))
         grid = np.broadcast_to(np.arange(1.0, top + 1)[None, None, :],
                                concurrency.shape + (top,))
-        _, ok = self._rate(group, params, grid)
+        at, ok = self._rate(group, params, grid)
         ok = ok & (grid <= concurrency[..., None])
         largest = top - 1 - np.argmax(ok[..., ::-1], axis=2)
-        return np.where(ok.any(axis=2), largest + 1.0, concurrency)
+        use = ok.any(axis=2) & ~fits
+        running = np.take_along_axis(at, largest[..., None], axis=2)[..., 0]
+        return np.where(use, largest + 1.0, concurrency), np.where(use, running, values)
 
     def search(self, params=None) -> tuple[np.ndarray, np.ndarray]:
         """(values, batches) of the points, each (k, points); see ``values``."""

@@ -115,6 +115,58 @@ def test_matmuls_add_the_share_of_their_shorter_time_they_do_not_hide(model):
         max(head_read, head_flops) + 0.917 * min(head_read, head_flops), rel=1e-9)
 
 
+def test_attention_streams_kv_at_the_stacks_kv_read_efficiency(model):
+    """TensorRT-LLM 0.6.1's decode attention, one thread block per query head, streamed
+    Llama-2-70B's FP8 cache at 0.284 of the weights' bandwidth: batch 480 at 128 -> 2,048 on
+    four H100s, by hand."""
+    given = {"batch": 480, "input_len": "128 token", "output_len": "2048 token"}
+    presets = ["h100-sxm", "llama-2-70b", "fp8", "tp4", "trtllm-0.5"]
+    r = model.solve(presets=presets, given=given, find=["attention_time"])
+    kv_per_request = 2 * L70 * KV70 * HD70 * 1 * (128 + 2048)  # K and V, one byte, whole context
+    by_hand = 480 * kv_per_request / (3.35e12 * 0.688 * 0.284 * 4)
+    assert mag(r["attention_time"], "s") == pytest.approx(by_hand, rel=1e-9)
+    xqa = model.solve(presets=presets, given={**given, "kv_read_efficiency": 1},
+                      find=["attention_time"])
+    assert mag(xqa["attention_time"], "s") == pytest.approx(by_hand * 0.284, rel=1e-9)
+
+
+def test_host_step_overhead_lengthens_every_step_at_the_busy_floor(model):
+    """vLLM 0.5's host work, 19.7 ms a step, on Llama 3.1 8B on one H100 at batch 64: it adds
+    to every step and every prompt's pass, and the waiting GPU draws its busy floor."""
+    given = {"batch": 64, "input_len": "1000 token", "output_len": "717 token"}
+    presets = ["h100-sxm", "llama-3.1-8b", "bf16", "vllm-0.5"]
+    find = ["step_overhead_time", "prefill_overhead_time", "serving_step_time",
+            "gpu_energy_per_token", "gpu_active_power"]
+    r = model.solve(presets=presets, given=given, find=find)
+    none = model.solve(presets=presets, given={**given, "host_step_overhead": "0 ms"}, find=find)
+    layers = 32 * 32.2e-6  # the vllm stack's time per layer, Llama 3.1 8B's 32 layers
+    assert mag(r["step_overhead_time"], "s") == pytest.approx(
+        layers + 64 * 2.81e-6 + 19.7e-3, rel=1e-9)
+    assert mag(r["prefill_overhead_time"], "s") == pytest.approx(layers + 19.7e-3, rel=1e-9)
+    assert mag(r["serving_step_time"] - none["serving_step_time"], "s") == pytest.approx(
+        19.7e-3, rel=1e-9)
+    floor = mag(r["gpu_active_power"], "W")
+    assert floor == pytest.approx(69 + 0.418 * (700 - 69), rel=1e-3)  # idle + share of headroom
+    extra = mag(r["gpu_energy_per_token"] - none["gpu_energy_per_token"], "J/token")
+    assert extra == pytest.approx(19.7e-3 * floor / 64, rel=1e-9)
+
+
+def test_vllm_0_5_host_time_is_its_profiles_share_and_carries_to_the_70b(model):
+    """The vllm-0.5 stack's host time is vLLM's own profile of 0.5.3 (GPU 38% of the time,
+    host 62%) applied to the vllm stack's step of the 8B on one H100 at batch 64; the same
+    time on the 70B over four H100s predicts the post's 1.8x from 0.6.0 within 10%."""
+    given = {"batch": 64, "input_len": "1000 token", "output_len": "717 token"}
+    gpu_8b = model.solve(presets=["h100-sxm", "llama-3.1-8b", "bf16", "vllm"], given=given,
+                         find=["serving_step_time"])
+    host = mag(gpu_8b["serving_step_time"], "ms") * 0.62 / 0.38
+    stack = model.solve(presets=["vllm-0.5"], find=["host_step_overhead"])
+    assert mag(stack["host_step_overhead"], "ms") == float(f"{host:.3g}")
+    gpu_70b = model.solve(presets=["h100-sxm", "llama-3.1-70b", "bf16", "tp4", "vllm"],
+                          given=given, find=["serving_step_time"])
+    slowdown = 1 + host / mag(gpu_70b["serving_step_time"], "ms")
+    assert abs(slowdown / 1.8 - 1) < 0.10
+
+
 def test_default_answers_and_explains_every_layer(model):
     r = model.solve(presets=["default"], find=["cost_per_mtok"])
     assert 0 < mag(r["cost_per_mtok"], "USD/Mtok") < 100

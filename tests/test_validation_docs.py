@@ -113,7 +113,7 @@ def ranges_block(model, runs) -> str:
         for name, (low, high) in sorted(r.point.ranges.items()):
             lo, hi = r.span_errors
             lines.append(f"- `{r.point.id}`: with `{name}` from {format_quantity(low)} to "
-                         f"{format_quantity(high)}, the error at the `{FITS[Path(r.point.file).name][0]}` stack spans "
+                         f"{format_quantity(high)}, the error at the `{r.point.presets[-1]}` stack spans "
                          f"{signed_percent(lo)} to {signed_percent(hi)} ({signed_percent(r.error)} at "
                          f"{format_quantity(r.point.given[name])})")
     return "\n".join(lines)

@@ -115,19 +115,27 @@ def test_matmuls_add_the_share_of_their_shorter_time_they_do_not_hide(model):
         max(head_read, head_flops) + 0.917 * min(head_read, head_flops), rel=1e-9)
 
 
-def test_attention_streams_kv_at_the_stacks_kv_read_efficiency(model):
-    """TensorRT-LLM 0.6.1's decode attention, one thread block per query head, streamed
-    Llama-2-70B's FP8 cache at 0.284 of the weights' bandwidth: batch 480 at 128 -> 2,048 on
-    four H100s, by hand."""
+def test_attention_rereads_a_query_groups_kv_on_the_old_kernel(model):
+    """TensorRT-LLM 0.6.1's decode attention ran one thread block per query head, so each of
+    Llama-2-70B's eight query heads per KV head streamed its group's FP8 cache, 36% of the
+    rereads reaching HBM: batch 480 at 128 -> 2,048 on four H100s, by hand."""
     given = {"batch": 480, "input_len": "128 token", "output_len": "2048 token"}
     presets = ["h100-sxm", "llama-2-70b", "fp8", "tp4", "trtllm-0.5"]
-    r = model.solve(presets=presets, given=given, find=["attention_time"])
+    find = ["attention_time", "kv_read_amplification", "bytes_per_step",
+            "weight_bytes_read_per_step"]
+    r = model.solve(presets=presets, given=given, find=find)
+    amplification = 1 + 0.36 * (H70 // KV70 - 1)  # the first read, then 7 rereads at 36%
+    assert mag(r["kv_read_amplification"], "") == pytest.approx(amplification, rel=1e-12)
     kv_per_request = 2 * L70 * KV70 * HD70 * 1 * (128 + 2048)  # K and V, one byte, whole context
-    by_hand = 480 * kv_per_request / (3.35e12 * 0.688 * 0.284 * 4)
+    by_hand = amplification * 480 * kv_per_request / (3.35e12 * 0.688 * 4)
     assert mag(r["attention_time"], "s") == pytest.approx(by_hand, rel=1e-9)
-    xqa = model.solve(presets=presets, given={**given, "kv_read_efficiency": 1},
-                      find=["attention_time"])
-    assert mag(xqa["attention_time"], "s") == pytest.approx(by_hand * 0.284, rel=1e-9)
+    kv_moved = mag(r["bytes_per_step"] - r["weight_bytes_read_per_step"], "byte")
+    assert kv_moved == pytest.approx(amplification * 480 * kv_per_request, rel=1e-9)  # energy too
+    xqa = model.solve(presets=presets, given={**given, "kv_group_reread_share": 0}, find=find)
+    assert mag(xqa["attention_time"], "s") == pytest.approx(by_hand / amplification, rel=1e-9)
+    mha = model.solve(presets=["h100-sxm", "essay-70b", "fp8", "trtllm-0.5"], given=given,
+                      find=["kv_read_amplification"])  # one query head per KV head: no rereads
+    assert mag(mha["kv_read_amplification"], "") == 1
 
 
 def test_host_step_overhead_lengthens_every_step_at_the_busy_floor(model):

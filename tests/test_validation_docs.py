@@ -180,6 +180,19 @@ def test_each_shipped_stack_is_what_calibrate_fits(model, runs, file):
             (stack, f.name, f.value, shipped)
 
 
+def test_the_fidelity_targets_hold(runs):
+    """What the product promises of its numbers: every file at the stack of the software that
+    measured it, and the default stack on the tables it describes, within a 10% median and a
+    25% worst error; each configuration of those tables held out of the fit whole still within
+    ±20% for at least 85% of its points."""
+    every = runs["stacks"].summary
+    assert every.median <= 0.10 and every.worst <= 0.25, (every.median, every.worst_id)
+    home = next(s for s in runs["stacks"].by_file() if s.label == f"validation/{HOME}")
+    assert home.median <= 0.10 and home.worst <= 0.25, (home.median, home.worst)
+    unseen = runs["configurations"][f"validation/{HOME}"].loo_summary
+    assert unseen.within_20 >= 0.85, unseen.within_20
+
+
 @pytest.fixture(scope="module")
 def update():
     edits: dict[str, str] = {}

@@ -286,3 +286,50 @@ def test_the_registry_is_built_uncached_when_the_cache_folder_fails(cache, monke
     registry = units._build_registry()
     assert folders[-1] is None and len(folders) == 2
     assert str(registry.Quantity(3, "USD/Mtok").units) == "USD/Mtok"  # its own definitions
+
+
+def _age(folder: Path, name: str, when: float) -> None:
+    os.utime(folder / name, (when, when))
+
+
+def test_the_folder_stays_under_its_bound_removing_what_was_used_longest_ago(cache, monkeypatch):
+    monkeypatch.setenv(diskcache.ENV_MAX, "0.002")  # 2,000 bytes: five 440-byte entries pass it
+    payload = b"x" * (440 - len(diskcache._MAGIC) - 32)  # magic and HMAC make each 440 bytes
+    for i, name in enumerate("abcde"):
+        assert diskcache.write(name, payload)
+        assert (cache / name).stat().st_size == 440
+        if name != "e":
+            _age(cache, name, 1000.0 + i)  # written in this order, long ago
+    # e took the folder to 2,200 bytes: the oldest go until it is under 1,500
+    assert sorted(p.name for p in cache.iterdir() if p.name != "secret") == ["c", "d", "e"]
+    assert (cache / "secret").exists()
+    for i, name in enumerate("cde"):
+        _age(cache, name, 2000.0 + i)
+    assert diskcache.read("c") == payload  # c is used now: the newest
+    assert diskcache.write("f", payload)  # 1,760 bytes: under the bound, nothing removed
+    assert diskcache.write("g", payload)  # 2,200 again: d and e, used longest ago, go
+    assert sorted(p.name for p in cache.iterdir() if p.name != "secret") == ["c", "f", "g"]
+
+
+def test_a_bound_that_is_not_a_positive_number_is_named_and_the_default_kept(monkeypatch, capsys):
+    for raw in ("lots", "-5", "0"):
+        monkeypatch.setenv(diskcache.ENV_MAX, raw)
+        assert diskcache.max_bytes() == diskcache.DEFAULT_MAX_MB * 1_000_000
+        err = capsys.readouterr().err
+        assert f"COSTGRAPH_CACHE_MAX_MB={raw!r} is not a positive number of megabytes" in err
+    monkeypatch.setenv(diskcache.ENV_MAX, "64")
+    assert diskcache.max_bytes() == 64_000_000
+
+
+def test_a_pint_file_the_bound_removed_is_stored_again(cache):
+    with diskcache.pint_folder() as work:
+        Path(work, "defs.pickle").write_bytes(b"parsed")
+    entry = cache / f"{diskcache.pint_entry_prefix()}-defs.pickle"
+    assert entry.exists()
+    entry.unlink()  # as the bound removes an entry used long ago; the listing still names it
+    with diskcache.pint_folder() as work:
+        assert not Path(work, "defs.pickle").exists()
+        Path(work, "defs.pickle").write_bytes(b"parsed")  # pint parses it again
+    assert entry.exists()
+    with diskcache.pint_folder() as work:
+        assert Path(work, "defs.pickle").read_bytes() == b"parsed"

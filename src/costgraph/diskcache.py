@@ -14,6 +14,11 @@ ignored (and removed). The directory and the secret are refused outright, and th
 off, when another user owns them or others may write to them. Every write goes to a
 temporary file in the same directory and is renamed into place, so a reader sees a whole
 entry or none, and two processes writing the same entry at once both leave a good one.
+
+The cache is bounded: each new set of rules, numbers or library versions adds entries that
+later runs may never read again, so after a write that leaves the folder above
+``COSTGRAPH_CACHE_MAX_MB`` (256 MB unless set) the entries read or written longest ago are
+removed until it is under three quarters of that. A read marks its entry as used.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from pathlib import Path
 
 ENV_DIR = "COSTGRAPH_CACHE_DIR"
 ENV_OFF = "COSTGRAPH_NO_CACHE"
+ENV_MAX = "COSTGRAPH_CACHE_MAX_MB"
+DEFAULT_MAX_MB = 256
 _MAGIC = b"CGCACHE1"  # format version: a new layout gets a new magic, old files fail the check
 _SECRET = "secret"
 _SECRET_BYTES = 32
@@ -120,6 +127,8 @@ def read(name: str) -> bytes | None:
             or not hmac.compare_digest(data[len(_MAGIC):head], _mac(secret, name, data[head:]))):
         _remove(path)  # truncated, corrupt, or not ours: rebuilt by the caller
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used now: the bound removes what was used longest ago first
     return data[head:]
 
 
@@ -137,10 +146,57 @@ def write(name: str, payload: bytes) -> bool:
         with os.fdopen(fd, "wb") as out:
             out.write(_MAGIC + _mac(secret, name, payload) + payload)
         os.replace(tmp, folder / name)  # readers see the old entry or the new, never half
-        return True
     except OSError:
         _remove(Path(tmp))
         return False
+    _trim(folder, name)
+    return True
+
+
+def max_bytes() -> int:
+    """The folder's bound in bytes: ``COSTGRAPH_CACHE_MAX_MB`` megabytes, else the default.
+
+    A value that is not a positive number is refused with a warning on stderr naming it, and
+    the default applies: a cache setting never stops a command.
+    """
+    raw = os.environ.get(ENV_MAX, "").strip()
+    if raw:
+        try:
+            megabytes = float(raw)
+        except ValueError:
+            megabytes = -1.0
+        if megabytes > 0 and megabytes < 1e9:
+            return int(megabytes * 1e6)
+        print(f"costgraph: {ENV_MAX}={raw!r} is not a positive number of megabytes; the cache "
+              f"keeps its default bound of {DEFAULT_MAX_MB} MB", file=sys.stderr)
+    return DEFAULT_MAX_MB * 1_000_000
+
+
+def _trim(folder: Path, written: str) -> None:
+    """Remove the entries used longest ago while the folder is above its bound, down to three
+    quarters of it; never the secret, an entry being written, or the one just written."""
+    limit = max_bytes()
+    entries, total = [], 0
+    try:
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                if entry.name == _SECRET or entry.name.startswith(".tmp-"):
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                total += st.st_size
+                if entry.name != written:
+                    entries.append((st.st_mtime, entry.name, st.st_size))
+    except OSError:
+        return
+    if total <= limit:
+        return
+    for _, name, size in sorted(entries):
+        _remove(folder / name)
+        total -= size
+        if total <= limit * 3 // 4:
+            break
 
 
 def load_object(name: str):
@@ -205,25 +261,27 @@ def pint_folder():
         return
     prefix = pint_entry_prefix()
     listing = f"{prefix}.list"
-    known = (read(listing) or b"").decode("utf-8", "replace").split()
+    listed = (read(listing) or b"").decode("utf-8", "replace").split()
     try:
         work = tempfile.mkdtemp(dir=folder, prefix=".tmp-pint-")
     except OSError:
         yield None
         return
+    known = []  # the listed files still stored (the bound may have removed some)
     try:
         with contextlib.suppress(OSError):
-            for file in known:
+            for file in listed:
                 payload = read(f"{prefix}-{file}")
                 if payload is not None and "/" not in file and file[:1] != ".":
                     Path(work, file).write_bytes(payload)
+                    known.append(file)
         yield work
         with contextlib.suppress(OSError):
             added = sorted(set(os.listdir(work)) - set(known))
             for file in added:
                 write(f"{prefix}-{file}", Path(work, file).read_bytes())
             if added:
-                write(listing, "\n".join(sorted(set(known) | set(added))).encode())
+                write(listing, "\n".join(sorted(set(listed) | set(added))).encode())
     finally:
         with contextlib.suppress(OSError):
             for file in os.listdir(work):

@@ -11,14 +11,14 @@ from costgraph.lang.expr import parse_constraint, parse_expression
 
 HOSTILE = [
     ("__import__('os').system('touch pwned')",
-     "only calls to the function table are allowed (ceil, exp, floor, log, max, min, sqrt, "
-     "where) at column 1 in `__import__('os').system('touch pwned')`"),
+     "only calls to the function table are allowed (ceil, exp, floor, log, max, min, "
+     "overlap, sqrt, where) at column 1 in `__import__('os').system('touch pwned')`"),
     ("open('x').read()",
-     "only calls to the function table are allowed (ceil, exp, floor, log, max, min, sqrt, "
-     "where) at column 1 in `open('x').read()`"),
+     "only calls to the function table are allowed (ceil, exp, floor, log, max, min, "
+     "overlap, sqrt, where) at column 1 in `open('x').read()`"),
     ("batch.__class__", "attribute access is not allowed at column 1 in `batch.__class__`"),
     ("(lambda: 1)()", "only calls to the function table are allowed (ceil, exp, floor, log, "
-                      "max, min, sqrt, where) at column 1 in `(lambda: 1)()`"),
+                      "max, min, overlap, sqrt, where) at column 1 in `(lambda: 1)()`"),
     ("lambda: 1", "lambda is not allowed at column 1 in `lambda: 1`"),
     ("'text'", "a string is not allowed at column 1 in `'text'`"),
     ("9**9**9**9", "an exponent must be a number literal at column 4 in `9**9**9**9`"),
@@ -26,7 +26,7 @@ HOSTILE = [
     ("[x for x in batch]", "comprehension is not allowed at column 1 in `[x for x in batch]`"),
     ("batch[0]", "subscript is not allowed at column 1 in `batch[0]`"),
     ("eval('1')", "function 'eval' is not allowed; allowed: ceil, exp, floor, log, max, min, "
-                  "sqrt, where at column 1 in `eval('1')`"),
+                  "overlap, sqrt, where at column 1 in `eval('1')`"),
     ("max(batch, key=1)", "max() takes no keyword arguments at column 1 in `max(batch, key=1)`"),
     ("1" * 40, f"number literal longer than 30 characters at column 1 in `{'1' * 40}`"),
     ("a if b else c", "if-else (use where()) is not allowed at column 1 in `a if b else c`"),
@@ -87,6 +87,50 @@ def test_unit_literals_and_functions_translate():
     expr = parse_expression("where(a <= {2 s}, max(a, b), min(a, b)) * {1 token/request}")
     assert sorted(expr.names) == ["a", "b"]
     assert expr.literals  # the two literals were read by pint's parser, not eval
+
+
+OVERLAP_RULES = """
+    description: two times that overlap
+    quantities:
+      read: {{unit: ms, description: streaming time}}
+      work: {{unit: us, description: arithmetic time}}
+      loss: {{unit: "1", description: share of the shorter not hidden}}
+      step: {{unit: ms, description: the operator's time}}
+    rules:
+      - id: step
+        defines: step
+        expr: "{expr}"
+        description: the longer time and the unhidden share of the shorter
+        source: "[derivation] test"
+    """
+
+
+@pytest.mark.parametrize("read, work, loss", [(3.0, 1500.0, 0.5), (1.0, 4000.0, 0.25),
+                                              (2.0, 2000.0, 1.0)])
+def test_overlap_is_the_longer_time_and_the_unhidden_share_of_the_shorter(
+        make_rules, read, work, loss):
+    model = cg.load(make_rules(core=OVERLAP_RULES.format(expr="overlap(read, work, loss)")),
+                    cache=False)
+    given = {"read": f"{read} ms", "work": f"{work} us", "loss": loss}
+    r = model.solve(given=given, find="step")
+    times = (read, work / 1000)  # both in ms, as the rule's unit
+    by_hand = max(times) + loss * min(times)
+    assert r["step"].to("ms").magnitude == pytest.approx(by_hand, rel=1e-12)
+    # the compiled path (sympy, numpy) as well as the exact one
+    swept = model.sweep({"loss": [loss]}, "step", given={k: v for k, v in given.items()
+                                                            if k != "loss"})
+    assert float(swept["step"].to("ms").magnitude[0]) == pytest.approx(by_hand, rel=1e-12)
+    assert "overlap(read, work, loss)" in r.explain("step")  # the rule as written
+
+
+@pytest.mark.parametrize("expr, reason", [
+    ("overlap(read, loss, loss)", "max"),  # two times of different dimensions
+    ("overlap(read, work, read)", "dimension"),  # a loss that is not a share
+])
+def test_overlap_refuses_operands_of_the_wrong_dimensions(make_rules, expr, reason):
+    with pytest.raises(RuleSetError) as info:
+        cg.load(make_rules(core=OVERLAP_RULES.format(expr=expr)), cache=False)
+    assert "rule step" in str(info.value) and reason in str(info.value)
 
 
 def test_constraint_right_side_may_be_a_bare_quantity():

@@ -22,7 +22,7 @@ import pint
 from .. import lazy
 from ..errors import DimensionError, ExpressionError, ValueTextError
 from .grammar import (BINARY_OPS, COMPARE_OPS, MAX_LENGTH, NAME_PATTERN, check_characters,
-                      check_tree, describe, literal_number, segment_text)
+                      check_tree, describe, expand_overlap, literal_number, segment_text)
 from ..quiet import silenced
 from ..units import Quantity, format_unit, parse_quantity, parse_unit, to_base, ureg
 
@@ -100,7 +100,7 @@ def parse_expression(text: str, comparison: bool = False) -> Expression:
         reason = ("a constraint must be one comparison such as `a <= b`" if comparison
                   else "a comparison is only allowed in a constraint or a where() condition")
         raise ExpressionError(text, reason)
-    return Expression(text, tree, frozenset(names), literals, source.strip())
+    return Expression(text, expand_overlap(tree), frozenset(names), literals, source.strip())
 
 
 def _extract_literals(text: str):

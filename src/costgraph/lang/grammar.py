@@ -30,7 +30,7 @@ BINARY_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: 
 COMPARE_OPS = {ast.LtE: "<=", ast.GtE: ">=", ast.Lt: "<", ast.Gt: ">"}
 FUNCTIONS = {  # name: (min args, max args)
     "min": (2, 16), "max": (2, 16), "ceil": (1, 1), "floor": (1, 1),
-    "sqrt": (1, 1), "log": (1, 1), "exp": (1, 1), "where": (3, 3),
+    "sqrt": (1, 1), "log": (1, 1), "exp": (1, 1), "where": (3, 3), "overlap": (3, 3),
 }
 _ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.USub, ast.UAdd, ast.Constant,
             ast.Name, ast.Load, ast.Call, ast.Compare, *BINARY_OPS, *COMPARE_OPS)
@@ -136,7 +136,34 @@ _FOLD = {
     ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b,
 }
 _FOLD_CALLS = {"min": min, "max": max, "ceil": math.ceil, "floor": math.floor,
-               "sqrt": math.sqrt, "log": math.log, "exp": math.exp}
+               "sqrt": math.sqrt, "log": math.log, "exp": math.exp,
+               "overlap": lambda a, b, loss: max(a, b) + loss * min(a, b)}
+
+
+def expand_overlap(tree: ast.Expression) -> ast.Expression:
+    """``overlap(a, b, loss)`` written out as ``max(a, b) + loss * min(a, b)``: two times of
+    which the longer hides all but ``loss`` of the shorter. One definition for every operator
+    whose two ceilings overlap, so the backends (sympy, pint, units, floats) see only max,
+    min, + and *. Every node made keeps the call's place in the text, for errors and
+    sub-expression text."""
+
+    class Expand(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if node.func.id != "overlap":
+                return node
+            longer, shorter = _call("max", node), _call("min", node)
+            scaled = ast.copy_location(ast.BinOp(left=node.args[2], op=ast.Mult(),
+                                                 right=shorter), node)
+            return ast.copy_location(ast.BinOp(left=longer, op=ast.Add(), right=scaled), node)
+
+    return Expand().visit(tree)
+
+
+def _call(name: str, at: ast.Call) -> ast.Call:
+    """``name(a, b)`` of the first two arguments of ``at``, placed where ``at`` is."""
+    func = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), at)
+    return ast.copy_location(ast.Call(func=func, args=list(at.args[:2]), keywords=[]), at)
 
 
 def _fold(node, values, fail, segment):

@@ -121,3 +121,30 @@ def test_two_runs_of_one_prepared_question_do_not_share_values(model):
 def test_an_unknown_quantity_asked_for_is_still_one_clear_error(model):
     with pytest.raises(CostgraphError, match="no_such_quantity"):
         model.solve(find="no_such_quantity")
+
+
+def test_presets_are_coerced_once_for_every_given_value_over_them(monkeypatch, model):
+    """A loop over new given values coerces only those values: the presets' values were read
+    through the unit parser once, and what is kept is what coercing them afresh gives."""
+    model.solve(find="cost_per_mtok", given={"batch": 3})  # the presets settled once
+    calls = []
+    real = type(model).coerce
+    monkeypatch.setattr(type(model), "coerce",
+                        lambda self, name, raw, where="given": calls.append(where) or
+                        real(self, name, raw, where))
+    for batch in (5, 6, 7):
+        r = model.solve(find="cost_per_mtok", given={"batch": batch})
+        assert r.steps["batch"].value.magnitude == batch
+    assert calls == ["given"] * 3
+    calls.clear()
+    assert scenario_cache.presets(model, None) == model.preset_steps(None)  # afresh: same
+    assert len(calls) == len(model.preset_steps(None)[0])
+
+
+def test_a_bad_preset_value_is_the_same_error_every_time(model):
+    with pytest.raises(CostgraphError) as first:
+        model.solve(presets=["default", "no-such-preset"], find="cost_per_mtok")
+    with pytest.raises(CostgraphError) as again:
+        model.solve(presets=["default", "no-such-preset"], find="cost_per_mtok",
+                    given={"batch": 9})
+    assert str(first.value) == str(again.value)

@@ -135,13 +135,8 @@ class Engine:
         way to its rule. Asked for, such a quantity follows its rule and its input may move.
         """
         given = dict(given or {})
-        composition = compose(self.ruleset, presets)
-        steps, layer = {}, {}
-        for name, sv in composition.values.items():
-            value = self.coerce(name, sv.value.quantity, f"preset {sv.preset}:")
-            steps[name] = Step(name, value, Method.PRESET, citation=sv.value.source or None,
-                               preset=sv.preset, assumption=bool(sv.value.assumption))
-            layer[name] = sv.layer
+        preset_steps, preset_layer, applied, warnings = scenario_cache.presets(self, presets)
+        steps, layer = dict(preset_steps), dict(preset_layer)
         for name, raw in given.items():
             steps[name] = Step(name, self.coerce(name, raw), Method.GIVEN)
             layer[name] = math.inf
@@ -169,8 +164,20 @@ class Engine:
             elif mover in steps and layer[mover] < layer[name]:
                 fallback[mover] = steps.pop(mover)
         self._check_divides(steps)
-        return Scenario(steps, fallback, tuple(composition.applied),
-                        tuple(composition.warnings), tuple(notes))
+        return Scenario(steps, fallback, applied, warnings, tuple(notes))
+
+    def preset_steps(self, presets=None):
+        """What ``presets`` compose to, each value coerced into its quantity's unit and checked:
+        (name -> Step, name -> its layer, the presets applied, the composition's warnings).
+        The same for every question over these presets (``scenario_cache.presets`` keeps it)."""
+        composition = compose(self.ruleset, presets)
+        steps, layer = {}, {}
+        for name, sv in composition.values.items():
+            value = self.coerce(name, sv.value.quantity, f"preset {sv.preset}:")
+            steps[name] = Step(name, value, Method.PRESET, citation=sv.value.source or None,
+                               preset=sv.preset, assumption=bool(sv.value.assumption))
+            layer[name] = sv.layer
+        return steps, layer, tuple(composition.applied), tuple(composition.warnings)
 
     def _check_divides(self, steps) -> None:
         """A shard count must divide what it shards (n_gpus and the attention heads)."""

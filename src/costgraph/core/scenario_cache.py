@@ -3,8 +3,10 @@
 ``Model.scenario`` reads every preset value through the unit parser and checks its bounds;
 the same presets, given values and question settle the same way each time. A forward-only
 question is also kept prepared up to its arithmetic (``prepared_solve``), in a cache of its
-own. Entries live as long as their model, at most ``CACHE_SIZE`` of each per model, least
-recently used first out.
+own. And the presets' coerced values are kept per list of presets, so that a question at
+given values never asked before (a loop over batch) coerces only those values. Entries live
+as long as their model, at most ``CACHE_SIZE`` of each per model, least recently used first
+out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ CACHE_SIZE = 128
 
 _CACHE = ModelCache(CACHE_SIZE)
 _PREPARED = ModelCache(CACHE_SIZE)  # apart, so that as many scenarios are kept as before
+_PRESETS = ModelCache(CACHE_SIZE)  # presets coerced once, for any given values over them
 
 
 def _key(presets, given, find):
@@ -55,3 +58,15 @@ def prepared(model, presets, given: dict, find):
         return prepare(model, scenario(model, presets, given, find), tuple(find), given)
 
     return _PREPARED.get_or_build(model, key, build)
+
+
+def presets(model, presets=None):
+    """``model.preset_steps(presets)``, coerced once per list of presets: a question with new
+    given values over the same presets coerces only its given values. Shared: callers copy."""
+    try:
+        key = None if presets is None else tuple([presets] if isinstance(presets, str)
+                                                 else presets)
+        hash(key)
+    except TypeError:  # a list holding something unhashable: compose it afresh
+        return model.preset_steps(presets)
+    return _PRESETS.get_or_build(model, key, lambda: model.preset_steps(presets))

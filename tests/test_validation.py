@@ -321,10 +321,10 @@ def test_every_shipped_point_reads_and_cites_a_bibliography_entry(model):
     files = validation_files()
     assert [f.name for f in files] == ["ml-energy-power.yaml", "ml-energy-throughput.yaml",
                                        "ml-energy.yaml", "mlperf-inference-v4.1.yaml",
-                                       "trtllm-v0.17.yaml", "trtllm-v0.5-v0.6.1.yaml",
-                                       "trtllm-v1.0.yaml"]
+                                       "trtllm-v0.17.yaml", "trtllm-v0.20.yaml",
+                                       "trtllm-v0.5-v0.6.1.yaml", "trtllm-v1.0.yaml"]
     points = read_all(model)
-    assert len(points) == 481
+    assert len(points) == 648
     bib = model.ruleset.bibliography
     from costgraph.lang.bibliography import parse_source
 

@@ -33,6 +33,8 @@ FITS = {
                                           "matmul_overlap_loss")),
     "trtllm-v0.5-v0.6.1.yaml": ("trtllm-0.5", ("flops_efficiency", "bw_efficiency",
                                                "layer_overhead", "kv_group_reread_share")),
+    "trtllm-v0.20.yaml": ("trtllm-0.20", ("layer_overhead", "request_overhead",
+                                          "all_reduce_latency", "link_efficiency")),
     "trtllm-v1.0.yaml": ("trtllm", ("flops_efficiency", "flops_efficiency_fp4",
                                     "layer_overhead", "request_overhead", "all_reduce_latency",
                                     "link_efficiency")),

@@ -148,3 +148,30 @@ def test_a_bad_preset_value_is_the_same_error_every_time(model):
         model.solve(presets=["default", "no-such-preset"], find="cost_per_mtok",
                     given={"batch": 9})
     assert str(first.value) == str(again.value)
+
+
+@pytest.mark.parametrize("presets, given", [
+    (None, [{"batch": 40}, {"batch": 41}, {"batch": 600}]),  # the last one breaks the HBM fit
+    (["default", "deepseek-v3", "h100-sxm", "fp8"], [{"batch": 8, "output_len": 100},
+                                                     {"batch": 9, "output_len": 3000}]),
+    (["essay"], [{"batch": 16}, {"batch": 32}]),  # a preset sets n_params: prepared afresh
+    (None, [{"step_time": "30 ms"}, {"step_time": "40 ms"}]),  # a derived value given
+], ids=["default", "mla", "preset-override", "override"])
+def test_a_question_at_new_values_reuses_its_shape_and_shows_the_general_paths_result(
+        monkeypatch, model, presets, given):
+    """Asked again at other values of the same names, a question keeps its plan, closures and
+    checks and takes only the values anew: each Result is still the general path's."""
+    for values in given:
+        question = dict(find=["cost_per_mtok", "hbm_required"], presets=presets, given=values)
+        lazy = model.solve(**question)
+        assert isinstance(lazy.steps, LazySteps)
+        eager = _general(monkeypatch, model, **question)
+        assert _shown(lazy) == _shown(eager), values
+        assert lazy.overrides == eager.overrides and lazy.notes == eager.notes
+
+
+def test_a_question_knowing_other_names_is_not_taken_for_one_of_the_same_shape(model):
+    by_input = model.solve(find=["context_len"], given={"input_len": 1000, "output_len": 24})
+    by_context = model.solve(find=["input_len"], given={"context_len": 1024})
+    assert by_input["context_len"].magnitude == 1024
+    assert by_context["input_len"].magnitude == 1024 - 256  # the default's output_len stays

@@ -41,6 +41,11 @@ class ModelCache:
         """Drop every value kept for ``model``."""
         self._models.pop(model, None)
 
+    def get(self, model, key):
+        """The value kept under ``key`` for ``model``, or None (nothing built)."""
+        entries = self._models.get(model)
+        return None if entries is None else entries.get(key)
+
     def get_or_build(self, model, key, build):
         """The value kept under ``key`` for ``model``, ``build()`` when there is none."""
         entries = self._models.get(model)

@@ -97,6 +97,20 @@ class PreparedSolve:
         self.presets, self.notes, self.warnings = (scenario.presets, tuple(scenario.notes),
                                                    scenario.warnings)
 
+    def at(self, model: Engine, scenario: Scenario) -> "PreparedSolve":
+        """This question at another scenario of the same shape (the same names known, nothing
+        given in place of a rule): the plan, closures, checks and kept names are this one's,
+        the values, notes and warnings the scenario's."""
+        other = object.__new__(PreparedSolve)
+        for slot in PreparedSolve.__slots__:
+            setattr(other, slot, getattr(self, slot))
+        other.known = dict(scenario.steps)
+        other.start = floatpath.declared_magnitudes(model, other.known)
+        other.texts = {}
+        other.presets, other.notes, other.warnings = (scenario.presets, tuple(scenario.notes),
+                                                      scenario.warnings)
+        return other
+
     def run(self) -> Result | None:
         """The Result, or None where the general path must decide (see the module docstring)."""
         values = self.start.copy()

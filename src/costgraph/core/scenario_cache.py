@@ -3,10 +3,12 @@
 ``Model.scenario`` reads every preset value through the unit parser and checks its bounds;
 the same presets, given values and question settle the same way each time. A forward-only
 question is also kept prepared up to its arithmetic (``prepared_solve``), in a cache of its
-own. And the presets' coerced values are kept per list of presets, so that a question at
-given values never asked before (a loop over batch) coerces only those values. Entries live
-as long as their model, at most ``CACHE_SIZE`` of each per model, least recently used first
-out.
+own. And the presets' coerced values are kept per list of presets, and a prepared question
+by its shape (its presets, the names given and known, what is asked), so that a question at
+given values never asked before (a loop over batch) coerces only those values and takes its
+plan, closures and checks from the last question of its shape (``PreparedSolve.at``; one
+with a derived value given in place of its rule is prepared afresh). Entries live as long as
+their model, at most ``CACHE_SIZE`` of each per model, least recently used first out.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ CACHE_SIZE = 128
 _CACHE = ModelCache(CACHE_SIZE)
 _PREPARED = ModelCache(CACHE_SIZE)  # apart, so that as many scenarios are kept as before
 _PRESETS = ModelCache(CACHE_SIZE)  # presets coerced once, for any given values over them
+_SHAPES = ModelCache(CACHE_SIZE)  # a prepared question by what it knows, not its values
 
 
 def _key(presets, given, find):
@@ -55,7 +58,17 @@ def prepared(model, presets, given: dict, find):
         return None
 
     def build():
-        return prepare(model, scenario(model, presets, given, find), tuple(find), given)
+        settled = scenario(model, presets, given, find)
+        # the same presets, the same names given and the same names known: the same plan
+        shape = (key[0], tuple(name for name, _ in key[1]), key[2],
+                 frozenset(settled.steps))
+        kept = _SHAPES.get(model, shape)
+        if kept is not None and not settled.fallback:
+            return kept.at(model, settled)
+        ready = prepare(model, settled, tuple(find), given)
+        if ready is not None and not ready.overridden:
+            _SHAPES.get_or_build(model, shape, lambda: ready)
+        return ready
 
     return _PREPARED.get_or_build(model, key, build)
 

@@ -24,6 +24,7 @@ removed until it is under three quarters of that. A read marks its entry as used
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import os
@@ -156,10 +157,15 @@ def write(name: str, payload: bytes) -> bool:
 def max_bytes() -> int:
     """The folder's bound in bytes: ``COSTGRAPH_CACHE_MAX_MB`` megabytes, else the default.
 
-    A value that is not a positive number is refused with a warning on stderr naming it, and
-    the default applies: a cache setting never stops a command.
+    A value that is not a positive number is refused with a warning on stderr naming it (once
+    per process and value, however many entries are written), and the default applies: a
+    cache setting never stops a command.
     """
-    raw = os.environ.get(ENV_MAX, "").strip()
+    return _bound(os.environ.get(ENV_MAX, "").strip())
+
+
+@functools.lru_cache(maxsize=8)
+def _bound(raw: str) -> int:
     if raw:
         try:
             megabytes = float(raw)

@@ -305,7 +305,7 @@ def _rule_value(model, rules, rule, steps, values):
         if x.__class__ is not float or not math.isfinite(x):
             raise _Fallback()
         return _quantity(x, unit), x
-    except (_Fallback, ArithmeticError, ValueError, TypeError, AttributeError):
+    except FLOAT_FAILURES:
         return evaluate(model, rule, steps).to(unit), None  # its exact value, or its error
 
 
@@ -384,12 +384,12 @@ def forward(model, names, steps: dict[str, Step]) -> None:
             if x.__class__ is not float or not math.isfinite(x):
                 raise _Fallback()
             quantity = _quantity(x, d.unit)
-        except (_Fallback, ArithmeticError, ValueError, TypeError, AttributeError):
+        except FLOAT_FAILURES:
             quantity = evaluate(model, d.rule, steps).to(d.unit)  # its exact value or error
             x = float(quantity.magnitude)
         if not d.low <= x <= d.high:
             check_derived(model, name, quantity, d.rule, steps)  # raises, saying why
-        steps[name] = _new_step(name, quantity, d.rule.id, d.formula, d.inputs, d.rule.source)
+        steps[name] = derived_step(d, quantity)
         values[name] = x
 
 
@@ -430,7 +430,7 @@ class _Sides:
         self.lhs, self.unit = translate(cdef.expr.part(left), backend)
         rhs, unit = translate(cdef.expr.part(right), backend)
         k = _factor(unit, self.unit)  # pint converts the right side to the left's unit
-        self.rhs = rhs if k == 1.0 else (lambda env: rhs(env) * k)
+        self.rhs = rhs if k == 1.0 else backend.scaled(rhs, k)
         self.holds = _compare(self.op)
 
 

@@ -173,17 +173,7 @@ class Planner:
             waiting[name] = len(deps)
             for dep in deps:
                 children[dep].append(name)
-        ready = [name for name, n in waiting.items() if n == 0]
-        heapq.heapify(ready)
-        order = []
-        while ready:
-            name = heapq.heappop(ready)
-            order.append(name)
-            for child in children[name]:
-                waiting[child] -= 1
-                if waiting[child] == 0:
-                    heapq.heappush(ready, child)
-        return order
+        return _lexicographic(waiting, children, lambda name: name)
 
     def _underdetermined(self, leaves, targets, known, match, equations):
         leaf = leaves[0]
@@ -275,20 +265,27 @@ def ordered_components(needs: Mapping[str, set[str]]) -> list[tuple[str, ...]]:
         for dep in deps:
             if owner[dep] != owner[name]:
                 after[owner[dep]].add(owner[name])
-    waiting = [0] * len(components)
+    waiting = dict.fromkeys(range(len(components)), 0)
     for followers in after:
         for i in followers:
             waiting[i] += 1
-    ready = [(components[i][0], i) for i, n in enumerate(waiting) if n == 0]
+    return [components[i] for i in _lexicographic(waiting, after, lambda i: components[i][0])]
+
+
+def _lexicographic(waiting: dict, children, key) -> list:
+    """Kahn's topological order: ``waiting`` counts what each node waits for (changed in
+    place), ``children[node]`` who waits on it; among the nodes ready, the smallest ``key``
+    first."""
+    ready = [(key(node), node) for node, n in waiting.items() if n == 0]
     heapq.heapify(ready)
     order = []
     while ready:
-        _, i = heapq.heappop(ready)
-        order.append(components[i])
-        for j in after[i]:
-            waiting[j] -= 1
-            if waiting[j] == 0:
-                heapq.heappush(ready, (components[j][0], j))
+        _, node = heapq.heappop(ready)
+        order.append(node)
+        for child in children[node]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, (key(child), child))
     return order
 
 

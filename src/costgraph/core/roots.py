@@ -150,7 +150,7 @@ def _tighten(a, b, va, vb, points, holds, value):
     return new_a, new_va, new_b, new_vb
 
 
-def _adjacent(a, b, integer, rel_tol=REL_TOL, abs_tol=ABS_TOL):
+def _adjacent(a, b, integer, rel_tol, abs_tol):
     gap = np.abs(a - b)
     if integer:
         return gap <= 1

@@ -25,11 +25,15 @@ _PRESETS = ModelCache(CACHE_SIZE)  # presets coerced once, for any given values 
 _SHAPES = ModelCache(CACHE_SIZE)  # a prepared question by what it knows, not its values
 
 
+def _presets_key(presets):
+    """The list of presets as a tuple (one name alone is a list of one)."""
+    return None if presets is None else tuple([presets] if isinstance(presets, str) else presets)
+
+
 def _key(presets, given, find):
     """The question as a hashable key, or None when a value cannot be keyed."""
     try:
-        key = (None if presets is None else
-               tuple([presets] if isinstance(presets, str) else presets),
+        key = (_presets_key(presets),
                tuple(sorted((str(n), value_key(v)) for n, v in given.items())) if given else (),
                tuple(find))
         hash(key)
@@ -77,8 +81,7 @@ def presets(model, presets=None):
     """``model.preset_steps(presets)``, coerced once per list of presets: a question with new
     given values over the same presets coerces only its given values. Shared: callers copy."""
     try:
-        key = None if presets is None else tuple([presets] if isinstance(presets, str)
-                                                 else presets)
+        key = _presets_key(presets)
         hash(key)
     except TypeError:  # a list holding something unhashable: compose it afresh
         return model.preset_steps(presets)

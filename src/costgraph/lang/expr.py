@@ -100,7 +100,9 @@ def parse_expression(text: str, comparison: bool = False) -> Expression:
         reason = ("a constraint must be one comparison such as `a <= b`" if comparison
                   else "a comparison is only allowed in a constraint or a where() condition")
         raise ExpressionError(text, reason)
-    return Expression(text, expand_overlap(tree), frozenset(names), literals, source.strip())
+    if "overlap" in source:  # the only call written out before the backends see it
+        tree = expand_overlap(tree)
+    return Expression(text, tree, frozenset(names), literals, source.strip())
 
 
 def _extract_literals(text: str):

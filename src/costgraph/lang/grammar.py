@@ -146,18 +146,18 @@ def expand_overlap(tree: ast.Expression) -> ast.Expression:
     whose two ceilings overlap, so the backends (sympy, pint, units, floats) see only max,
     min, + and *. Every node made keeps the call's place in the text, for errors and
     sub-expression text."""
+    return _ExpandOverlap().visit(tree)
 
-    class Expand(ast.NodeTransformer):
-        def visit_Call(self, node):
-            self.generic_visit(node)
-            if node.func.id != "overlap":
-                return node
-            longer, shorter = _call("max", node), _call("min", node)
-            scaled = ast.copy_location(ast.BinOp(left=node.args[2], op=ast.Mult(),
-                                                 right=shorter), node)
-            return ast.copy_location(ast.BinOp(left=longer, op=ast.Add(), right=scaled), node)
 
-    return Expand().visit(tree)
+class _ExpandOverlap(ast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if node.func.id != "overlap":
+            return node
+        longer, shorter = _call("max", node), _call("min", node)
+        scaled = ast.copy_location(ast.BinOp(left=node.args[2], op=ast.Mult(), right=shorter),
+                                   node)
+        return ast.copy_location(ast.BinOp(left=longer, op=ast.Add(), right=scaled), node)
 
 
 def _call(name: str, at: ast.Call) -> ast.Call:

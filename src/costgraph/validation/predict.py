@@ -328,21 +328,21 @@ class Evaluator:
 
     def _limits(self, group, j, params, batch):
         """Constraints broken at the batch, and what stops the next batch up."""
-        margins = group.search.margins(**self._one(group, j, params, batch))
-        violated = tuple(sorted(c for c, m in margins.items() if not m[0] >= _HOLDS))
+        def failing(at):
+            margins = group.search.margins(**self._one(group, j, params, at))
+            return tuple(sorted(c for c, m in margins.items() if not m[0] >= _HOLDS))
+
+        violated = failing(batch)
         if group.metric.how == AT_CONCURRENCY:
             asked = self.points[group.rows[j].point].concurrency
             if not group.metric.runs_what_fits or batch >= asked or violated:
                 return (), violated
-            after = group.search.margins(**self._one(group, j, params, batch + 1))
-            return tuple(sorted(c for c, m in after.items() if not m[0] >= _HOLDS)), violated
+            return failing(batch + 1), violated
         top = self.points[group.rows[j].point].max_concurrency or DEFAULT_MAX_BATCH
         if batch >= top:
             return (("max_concurrency" if self.points[group.rows[j].point].max_concurrency
                      else f"the search's top ({DEFAULT_MAX_BATCH})"),), violated
-        after = group.search.margins(**self._one(group, j, params, batch + 1))
-        failing = tuple(sorted(c for c, m in after.items() if not m[0] >= _HOLDS))
-        return failing or ("the rate stops growing",), violated
+        return failing(batch + 1) or ("the rate stops growing",), violated
 
     def _shares(self, group, j, params, batch):
         step = STEPS[group.metric.step]

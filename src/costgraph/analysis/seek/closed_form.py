@@ -155,8 +155,23 @@ class ClosedFormQuestion:
 
 def closed_form_question(engine: Engine, variable: str, end: str, cdef, values: dict,
                          optimum) -> ClosedFormQuestion | None:
-    """The question ``closed_form`` answers, built from the engine; None when the
-    constraint does not depend on ``variable``. Parameters as for ``closed_form``."""
+    """The question of solving ``cdef``'s equality for ``variable`` with everything else at
+    ``values``, built from the engine (``.solve()`` answers it); None when the constraint does
+    not depend on ``variable``.
+
+    Parameters
+    ----------
+    engine : Engine
+    variable : str
+        The quantity the search bisected (an input).
+    end : {"max", "min"}
+    cdef : ConstraintDef
+        The constraint that stops ``variable`` at the optimum.
+    values : dict
+        Base-unit magnitudes of every quantity at the optimum.
+    optimum : pint.Quantity
+        The optimum the search found, used to pick the right root and branch.
+    """
     quantities = engine.ruleset.quantities
     entry = solved_store.entry(engine, "seek closed form", (
         variable, end, cdef.id, cdef.expr.text, solved_store.numbers(values),
@@ -183,27 +198,6 @@ def closed_form_question(engine: Engine, variable: str, end: str, cdef, values: 
     units = {s.name: quantities[s.name].unit for s in equation.free_symbols}
     return ClosedFormQuestion(variable, end, cdef.id, equation, x, quantities[variable], units,
                               dict(values), optimum, entry)
-
-
-def closed_form(engine: Engine, variable: str, end: str, cdef, values: dict,
-                optimum) -> ClosedForm | None:
-    """Solve ``cdef``'s equality for ``variable`` with everything else at ``values``.
-
-    Parameters
-    ----------
-    engine : Engine
-    variable : str
-        The quantity the search bisected (an input).
-    end : {"max", "min"}
-    cdef : ConstraintDef
-        The constraint that stops ``variable`` at the optimum.
-    values : dict
-        Base-unit magnitudes of every quantity at the optimum.
-    optimum : pint.Quantity
-        The optimum the search found, used to pick the right root and branch.
-    """
-    question = closed_form_question(engine, variable, end, cdef, values, optimum)
-    return None if question is None else question.solve()
 
 
 def _root(equation, x, numbers, x_base, qdef, optimum):

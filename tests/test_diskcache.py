@@ -333,3 +333,11 @@ def test_a_pint_file_the_bound_removed_is_stored_again(cache):
     assert entry.exists()
     with diskcache.pint_folder() as work:
         assert Path(work, "defs.pickle").read_bytes() == b"parsed"
+
+
+def test_a_bad_bound_is_named_when_the_cache_is_only_read(cache, monkeypatch, capsys):
+    assert diskcache.write("kept", b"data")
+    capsys.readouterr()
+    monkeypatch.setenv(diskcache.ENV_MAX, "plenty")
+    assert diskcache.read("kept") == b"data"  # nothing written: the bound is still read
+    assert "COSTGRAPH_CACHE_MAX_MB='plenty' is not a positive number" in capsys.readouterr().err

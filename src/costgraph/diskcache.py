@@ -75,6 +75,7 @@ def _folder() -> Path | None:
     """The cache directory, made if missing, or None when the cache is off or unsafe."""
     if not enabled():
         return None
+    max_bytes()  # a bound that cannot be read is named whenever the cache is used
     folder = cache_dir()
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
